@@ -1,0 +1,28 @@
+"""Noisy T-Maze environments. `import envs` registers `memup/NoisyTMaze-v0` with gymnasium."""
+
+import gymnasium as gym
+
+from envs.agent_inputs import PrevActionReward, PrevActionRewardVector, memory_inputs
+from envs.config import TMazeConfig
+from envs.noisy_tmaze import OBS_DIM, NoisyTMaze
+from envs.vector_tmaze import NoisyTMazeVectorEnv
+
+ENV_ID = "memup/NoisyTMaze-v0"
+
+if ENV_ID not in gym.registry:
+    gym.register(
+        id=ENV_ID,
+        entry_point="envs.noisy_tmaze:NoisyTMaze",
+        vector_entry_point="envs.vector_tmaze:NoisyTMazeVectorEnv",
+    )
+
+__all__ = [
+    "ENV_ID",
+    "OBS_DIM",
+    "NoisyTMaze",
+    "NoisyTMazeVectorEnv",
+    "PrevActionReward",
+    "PrevActionRewardVector",
+    "TMazeConfig",
+    "memory_inputs",
+]

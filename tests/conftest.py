@@ -1,0 +1,14 @@
+"""Marks each test with its tier (the folder it lives in)."""
+
+from pathlib import Path
+
+import pytest
+
+_TIERS = ("unit", "component", "integration", "learning")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = Path(str(item.fspath)).parent.name
+        if tier in _TIERS:
+            item.add_marker(getattr(pytest.mark, tier))

@@ -1,0 +1,185 @@
+"""EpisodeCollector: a Ray actor that fills the trajectory store with complete episodes."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+import envs
+from actors.config import CollectorConfig
+from actors.episode_recorder import EpisodeRecorder, RecordedEpisode
+from actors.policies import BehaviourPolicy, make_policy
+from trajectory_store import Episode, RateLimitTimeout, StoreConfig, TrajectoryStore
+
+
+def collector_seed(base_seed: int, index: int, incarnation: int) -> int:
+    """Seed of collector `index`'s vector env; a restarted actor gets a fresh incarnation so it
+    does not repeat the episodes it already flushed (each episode records its own seed)."""
+    return int(np.random.SeedSequence([base_seed, index, incarnation]).generate_state(1)[0])
+
+
+class _Counters:
+    """`ray.util.metrics` counters when running inside Ray, nothing otherwise."""
+
+    def __init__(self, collector_id: str) -> None:
+        self._counters = {}
+        try:
+            import ray
+
+            if ray.is_initialized():
+                from ray.util.metrics import Counter
+
+                tags = {"collector_id": collector_id}
+                for name, doc in (
+                    ("memup_collector_episodes_total", "Episodes flushed to the store"),
+                    ("memup_collector_env_steps_total", "Decision steps flushed to the store"),
+                ):
+                    counter = Counter(name, description=doc, tag_keys=("collector_id",))
+                    counter.set_default_tags(tags)
+                    self._counters[name] = counter
+        except ImportError:
+            pass
+
+    def add(self, episodes: int, steps: int) -> None:
+        if self._counters:
+            self._counters["memup_collector_episodes_total"].inc(episodes)
+            self._counters["memup_collector_env_steps_total"].inc(steps)
+
+
+class EpisodeCollector:
+    """Steps a vector env under a behaviour policy and flushes complete episodes in batches.
+
+    Runs in-process (serial mode, tests) or as a Ray actor via `actors.fleet`. It never writes a
+    partial episode: only terminated episodes leave the recorder, and each insert is atomic per
+    episode. Killed, it loses at most the episodes of its unflushed batch.
+
+        collector = EpisodeCollector(0, tmaze_kwargs, collector_kwargs, url, "run", store_kwargs)
+        summary = collector.run(max_episodes=1000)
+    """
+
+    def __init__(
+        self,
+        index: int,
+        env_kwargs: dict[str, Any],
+        collector_kwargs: dict[str, Any],
+        store_url: str,
+        store_name: str,
+        store_kwargs: dict[str, Any],
+        base_seed: int = 0,
+        incarnation: int | None = None,
+        policy: BehaviourPolicy | None = None,
+    ) -> None:
+        self.index = index
+        self.collector_id = f"collector-{index}"
+        self.tmaze = envs.TMazeConfig(**env_kwargs)
+        self.config = CollectorConfig(**collector_kwargs)
+        self.policy = policy or make_policy(self.config.policy)
+        self.store = TrajectoryStore.from_config(store_url, store_name, StoreConfig(**store_kwargs))
+        if incarnation is None:
+            incarnation = _incarnation()
+        self.seed = collector_seed(base_seed, index, incarnation)
+        self._stop = threading.Event()
+        self._counters = _Counters(self.collector_id)
+        self._flushed_episodes = 0
+        self._flushed_steps = 0
+        self._env_steps = 0
+        self._started = time.perf_counter()
+
+    def run(self, max_episodes: int | None = None) -> dict[str, Any]:
+        """Collects until `stop()` or until `max_episodes` are flushed; returns `summary()`."""
+        self._stop.clear()
+        env = envs.NoisyTMazeVectorEnv(self.config.num_envs, **self.tmaze.env_kwargs())
+        rng = np.random.default_rng(self.seed)
+        recorder = EpisodeRecorder(env.num_envs, envs.OBS_DIM, self.tmaze.max_episode_steps)
+        obs, _ = env.reset(seed=self.seed)
+        recorder.begin(obs, env.episode_seeds)
+        pending: list[RecordedEpisode] = []
+        while not self._stop.is_set():
+            actions = self.policy.act(obs, rng)
+            obs, rewards, terminated, _, infos = env.step(actions)
+            self._env_steps += env.num_envs
+            success = infos.get("success", np.zeros(env.num_envs, bool))
+            pending += recorder.record(actions, obs, rewards, terminated, success,
+                                       env.episode_seeds)
+            if max_episodes is not None:
+                pending = pending[: max_episodes - self._flushed_episodes]
+            if len(pending) >= self.config.flush_episodes or self._quota_met(pending, max_episodes):
+                self._flush(pending)
+                pending = []
+                if max_episodes is not None and self._flushed_episodes >= max_episodes:
+                    break
+        return self.summary()
+
+    def stop(self) -> None:
+        """Asks `run` to return after its current step (unflushed episodes are dropped)."""
+        self._stop.set()
+
+    def summary(self) -> dict[str, Any]:
+        elapsed = time.perf_counter() - self._started
+        return {
+            "collector/id": self.collector_id,
+            "collector/node_id": _node_id(),
+            "collector/pid": os.getpid(),
+            "collector/episodes": self._flushed_episodes,
+            "collector/steps": self._flushed_steps,
+            "collector/env_steps": self._env_steps,
+            "collector/steps_per_s": self._flushed_steps / max(elapsed, 1e-9),
+        }
+
+    def _quota_met(self, pending: list, max_episodes: int | None) -> bool:
+        return max_episodes is not None and self._flushed_episodes + len(pending) >= max_episodes
+
+    def _flush(self, recorded: list[RecordedEpisode]) -> None:
+        episodes = [self._to_episode(r) for r in recorded]
+        while True:
+            try:
+                self.store.insert(episodes, timeout_s=self.config.insert_timeout_s)
+                break
+            except RateLimitTimeout:
+                # Back-pressure: the learner is behind. Keep waiting unless told to stop.
+                if self._stop.is_set():
+                    return
+        steps = sum(len(e.action) for e in recorded)
+        self._flushed_episodes += len(recorded)
+        self._flushed_steps += steps
+        self._counters.add(len(recorded), steps)
+
+    def _to_episode(self, recorded: RecordedEpisode) -> Episode:
+        return Episode.create(
+            recorded.obs,
+            recorded.action,
+            recorded.reward,
+            env_id=envs.ENV_ID,
+            env_kwargs=self.tmaze.env_kwargs(),
+            seed=recorded.episode_seed,
+            collector_id=self.collector_id,
+            policy_id=self.policy.policy_id,
+            terminated=True,
+            truncated=False,
+            success=recorded.success,
+        )
+
+
+def _incarnation() -> int:
+    """0 for a fresh actor; a random value for one Ray restarted after a crash."""
+    try:
+        import ray
+
+        if ray.is_initialized() and ray.get_runtime_context().was_current_actor_reconstructed:
+            return int.from_bytes(os.urandom(4), "little") + 1
+    except (ImportError, RuntimeError, AttributeError):
+        pass
+    return 0
+
+
+def _node_id() -> str | None:
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+    except ImportError:
+        return None

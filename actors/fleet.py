@@ -1,0 +1,132 @@
+"""Start N EpisodeCollector actors spread over the cluster, wait for a quota, stop them."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable
+
+import ray
+
+from actors.collector import EpisodeCollector
+from actors.config import CollectorConfig
+from envs import TMazeConfig
+from trajectory_store import StoreConfig, TrajectoryStore
+
+# Ray restarts a crashed collector and re-runs its `run` call; `max_concurrency=2` lets
+# `stop()` reach an actor whose `run` is in progress.
+RemoteCollector = ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=2)(
+    EpisodeCollector
+)
+
+
+class CollectorFleet:
+    """Handles of running collectors and their `run` calls.
+
+        fleet = CollectorFleet.start(tmaze, collect, store_url, store_name, store_config)
+        fleet.wait_for_episodes(store, 4000)
+        summaries = fleet.stop()
+    """
+
+    def __init__(self, actors: list, runs: list) -> None:
+        self.actors = actors
+        self._runs = runs
+
+    @classmethod
+    def start(
+        cls,
+        tmaze: TMazeConfig,
+        collect: CollectorConfig,
+        store_url: str,
+        store_name: str,
+        store_config: StoreConfig,
+        base_seed: int = 0,
+    ) -> "CollectorFleet":
+        actors = [
+            RemoteCollector.options(
+                name=f"collector-{i}",
+                num_cpus=collect.num_cpus_per_collector,
+                scheduling_strategy="SPREAD",
+            ).remote(
+                i,
+                tmaze.env_kwargs(),
+                dataclasses.asdict(collect),
+                store_url,
+                store_name,
+                dataclasses.asdict(store_config),
+                base_seed,
+            )
+            for i in range(collect.num_collectors)
+        ]
+        return cls(actors, [actor.run.remote() for actor in actors])
+
+    def wait_for_episodes(
+        self,
+        store: TrajectoryStore,
+        num_episodes: int,
+        *,
+        timeout_s: float | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Blocks until the store has received `num_episodes` more inserts than now."""
+        start = store.stats().inserted
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            done = store.stats().inserted - start
+            if on_progress is not None:
+                on_progress(min(done, num_episodes))
+            if done >= num_episodes:
+                return done
+            self._raise_if_all_runs_failed()
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"collectors inserted {done} of {num_episodes} episodes in {timeout_s:.0f} s; "
+                    "check the collectors' logs in the Ray dashboard"
+                )
+            time.sleep(0.2)
+
+    def stop(self, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+        """Stops every collector cleanly and returns their summaries."""
+        for actor in self.actors:
+            try:
+                actor.stop.remote()
+            except ray.exceptions.RayActorError:
+                pass
+        summaries = []
+        for run in self._runs:
+            try:
+                summaries.append(ray.get(run, timeout=timeout_s))
+            except (ray.exceptions.RayError, TimeoutError):
+                pass
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+        return summaries
+
+    def _raise_if_all_runs_failed(self) -> None:
+        ready, _ = ray.wait(self._runs, num_returns=len(self._runs), timeout=0)
+        if len(ready) == len(self._runs):
+            ray.get(ready)  # raises the collectors' error
+            raise RuntimeError("every collector stopped before the quota was met")
+
+
+def collect_episodes(
+    tmaze: TMazeConfig,
+    collect: CollectorConfig,
+    store_url: str,
+    store_name: str,
+    store_config: StoreConfig,
+    *,
+    num_episodes: int,
+    base_seed: int = 0,
+    timeout_s: float | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Runs a fleet until the store has `num_episodes` more episodes; returns summaries."""
+    store = TrajectoryStore.from_config(store_url, store_name, store_config)
+    fleet = CollectorFleet.start(tmaze, collect, store_url, store_name, store_config, base_seed)
+    try:
+        fleet.wait_for_episodes(store, num_episodes, timeout_s=timeout_s, on_progress=on_progress)
+    finally:
+        summaries = fleet.stop()
+        store.close()
+    return summaries

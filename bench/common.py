@@ -1,0 +1,38 @@
+"""Shared helpers of the benchmarks: timing, machine description, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    return {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+    }
+
+
+def best_rate(work: Callable[[], int], repeats: int) -> float:
+    """Items per second of the fastest of `repeats` runs of `work` (which returns its items)."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        items = work()
+        best = max(best, items / (time.perf_counter() - start))
+    return best
+
+
+def write_result(name: str, result: dict) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine(), "recorded_at": time.strftime("%Y-%m-%d %H:%M:%S"), **result}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path

@@ -1,0 +1,38 @@
+"""`make bench`: runs every benchmark in its own process and prints where results landed.
+
+Each benchmark is a module `bench.<name>` whose `__main__` prints its figures and writes
+`bench/results/<name>.json`. A separate process per benchmark keeps CPU pinning, Ray and Redis
+of one from disturbing the next. `BENCH=name1,name2` runs a subset.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    chosen = os.environ.get("BENCH")
+    names = chosen.split(",") if chosen else BENCHMARKS
+    failed = []
+    for name in names:
+        if not (ROOT / "bench" / f"{name}.py").exists():
+            print(f"== {name}: not present, skipped")
+            continue
+        print(f"== {name}", flush=True)
+        if subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=ROOT).returncode != 0:
+            failed.append(name)
+    if failed:
+        print("failed:", ", ".join(failed))
+        return 1
+    print("results in", ROOT / "bench" / "results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Phase 0: fill the run's store with episodes from the collector fleet."""
+
+from __future__ import annotations
+
+import logging
+
+from tqdm import tqdm
+
+from actors import collect_episodes
+from learner.config import RunConfig
+from learner.run_dir import RunDir
+from trajectory_store import StoreStats, TrajectoryStore
+
+log = logging.getLogger(__name__)
+
+
+def ensure_episodes(config: RunConfig, run: RunDir, redis_url: str) -> StoreStats:
+    """Collects until the store holds `collect.num_episodes` episodes (none if it already does)."""
+    store = TrajectoryStore.from_config(redis_url, run.store_name, config.store)
+    try:
+        missing = config.collect.num_episodes - store.stats().episodes
+        if missing > 0:
+            log.info("collecting %d episodes with %d collectors", missing,
+                     config.collect.num_collectors)
+            with tqdm(total=missing, desc="collect", unit="ep") as bar:
+                collect_episodes(
+                    config.env, config.collect, redis_url, run.store_name, config.store,
+                    num_episodes=missing, base_seed=config.seed,
+                    on_progress=lambda done: bar.update(done - bar.n),
+                )
+        return store.stats()
+    finally:
+        store.close()

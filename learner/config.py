@@ -1,0 +1,67 @@
+"""The configuration of a whole run: one frozen dataclass per component, loaded from a preset.
+
+    config = load_config("configs/tmaze-1000.yaml", overrides={"seed": 3})
+    config.env.corridor_length, config.collect.num_episodes, config.memup.rollout
+
+Unknown keys are an error naming the key; each component validates its own fields. Every run
+saves its resolved config as `config.yaml` in the run dir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from actors.config import CollectorConfig
+from envs.config import TMazeConfig
+from learner.config_io import ConfigError, build, dump_yaml, load_yaml
+from memup_module.config import MemUPConfig
+from trajectory_store.config import StoreConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything a run does, section by section."""
+
+    env: TMazeConfig
+    """Noisy T-Maze keyword arguments (corridor_length, length_jitter, noise, rewards)."""
+    name: str = "run"
+    """Name of the run; the run dir defaults to runs/<name>-<timestamp>."""
+    seed: int = 0
+    """Base seed: collectors, learner and evaluation derive theirs from it."""
+    store: StoreConfig = dataclasses.field(
+        default_factory=lambda: StoreConfig(capacity_steps=20_000_000)
+    )
+    """Trajectory store capacity, sampling and rate limiting."""
+    collect: CollectorConfig = dataclasses.field(default_factory=CollectorConfig)
+    """Collector fleet: actors, vector envs, episode quota."""
+    memup: MemUPConfig = dataclasses.field(default_factory=MemUPConfig)
+    """Phase I: memory, detector, predictor and the training loop."""
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name:
+            raise ValueError(f"name must be a non-empty string without '/', got {self.name!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Reads a preset and applies `overrides` (nested mappings, e.g. {"memup": {"lr": 1e-3}})."""
+    data = load_yaml(path)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    try:
+        return build(RunConfig, data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def save_config(config: RunConfig, path: str | Path) -> None:
+    dump_yaml(config, path)
+
+
+__all__ = ["ConfigError", "RunConfig", "load_config", "save_config"]

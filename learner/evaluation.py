@@ -1,0 +1,108 @@
+"""Held-out evaluation of phase I (DESIGN.md §6): can the memory tell the junction outcome?
+
+The held-out episodes come from `generate_episodes` with a fixed seed, never from the store.
+The memory runs over each whole episode from a zero state (in time chunks, so memory stays flat
+in T); the predictor predicts the junction outcome f_{T-1} from m_{T-1} and c_{T-1}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import torch
+
+from learner.batching import EpisodeBatch, pad_episodes, prepare_episode
+from learner.episodes import EpisodeLike, GeneratedEpisode, generate_episodes
+from memup_module import (
+    Detector,
+    EmaModel,
+    Memory,
+    MemUPConfig,
+    Predictor,
+    TargetCodec,
+    masked_nll,
+    nll_per_entry,
+    score_episodes,
+)
+
+EVAL_TIME_CHUNK = 256
+
+__all__ = ["HeldOutSet", "evaluate", "generate_episodes", "GeneratedEpisode"]
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOutSet:
+    """Fixed evaluation episodes as one padded batch, plus each junction's true class."""
+
+    batch: EpisodeBatch
+    junction_classes: torch.Tensor  # [N]
+
+    @classmethod
+    def build(cls, episodes: Sequence[EpisodeLike], config: MemUPConfig, codec: TargetCodec,
+              device: torch.device) -> HeldOutSet:
+        batch = pad_episodes([prepare_episode(e, config, codec) for e in episodes], device)
+        last = (batch.lengths - 1).unsqueeze(1)
+        return cls(batch, batch.classes.gather(1, last).squeeze(1))
+
+    @property
+    def num_episodes(self) -> int:
+        return len(self.junction_classes)
+
+
+@torch.no_grad()
+def _final_memory(memory: Memory, batch: EpisodeBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(m_{T-1} [N, H], T-1 [N]) of every episode, running the memory in time chunks."""
+    last = batch.lengths - 1
+    final = torch.zeros(len(last), memory.hidden_size, device=batch.x.device)
+    state = None
+    for start in range(0, batch.num_steps, EVAL_TIME_CHUNK):
+        stop = min(start + EVAL_TIME_CHUNK, batch.num_steps)
+        m, state = memory(batch.x[:, start:stop], state)
+        ends_here = (last >= start) & (last < stop)
+        rows = ends_here.nonzero().squeeze(1)
+        final[rows] = m[rows, last[rows] - start].float()
+    return final, last
+
+
+@torch.no_grad()
+def _detector_loss(detector: Detector, batch: EpisodeBatch) -> torch.Tensor:
+    steps = torch.arange(batch.num_steps, device=batch.x.device)
+    total = torch.zeros((), device=batch.x.device)
+    for start in range(0, batch.num_steps, EVAL_TIME_CHUNK):
+        part = slice(start, start + EVAL_TIME_CHUNK)
+        valid = steps[part].unsqueeze(0) < batch.lengths.unsqueeze(1)
+        total += nll_per_entry(detector(batch.context[:, part]), batch.classes[:, part],
+                               valid).sum()
+    return total / batch.lengths.sum()
+
+
+@torch.no_grad()
+def evaluate(
+    memory: Memory,
+    predictor: Predictor,
+    detector: Detector,
+    held_out: HeldOutSet,
+    config: MemUPConfig,
+    class_values: torch.Tensor,
+    ema: EmaModel | None = None,
+) -> dict[str, float]:
+    """junction_accuracy, detector hit rate and held-out losses (`memup/` keys)."""
+    batch = held_out.batch
+    final, last = _final_memory(memory, batch)
+    rows = torch.arange(held_out.num_episodes, device=final.device)
+    junction_context = batch.context[rows, last].unsqueeze(1)
+    logits = predictor(final, junction_context).squeeze(1).float()
+    truth = held_out.junction_classes
+    always = torch.ones_like(truth, dtype=torch.bool)
+    scores = score_episodes(config.detector_score, detector, batch.context, batch.classes,
+                            batch.values, batch.x, class_values, ema)
+    steps = torch.arange(batch.num_steps, device=scores.device)
+    scores = scores.masked_fill(steps.unsqueeze(0) >= batch.lengths.unsqueeze(1), -torch.inf)
+    return {
+        "memup/junction_accuracy": (logits.argmax(-1) == truth).float().mean().item(),
+        "memup/eval_junction_loss": masked_nll(logits, truth, always).item(),
+        "memup/detector_hit_rate": (scores.argmax(-1) == last).float().mean().item(),
+        "memup/eval_detector_loss": _detector_loss(detector, batch).item(),
+        "memup/eval_junction_score": scores[rows, last].mean().item(),
+    }

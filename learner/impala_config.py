@@ -1,0 +1,153 @@
+"""Validated settings of phase II: RLlib IMPALA on the MemUP policy module (DESIGN.md §7).
+
+Only plain field types (int, float, bool, str, tuple), so a preset's `impala:` section builds it.
+Defaults were picked by measurement on a 2-core CPU (bench/impala.py); see the field notes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+
+def _require_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"impala.{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"impala.{name} must be >= {minimum}, got {value}")
+
+
+def _require_real(name: str, value: object, low: float, high: float, *, open_low: bool) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    inside = ok and (value > low if open_low else value >= low) and value <= high
+    if not inside:
+        bracket = "(" if open_low else "["
+        raise ValueError(f"impala.{name} must be a number in {bracket}{low}, {high}], got {value!r}")
+
+
+def _require_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"impala.{name} must be true or false, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImpalaConfig:
+    """IMPALA (RLlib new API stack) on `memup/NoisyTMaze-v0` with `MemUPPolicyModule`."""
+
+    num_env_runners: int = 0
+    """Remote EnvRunner actors; 0 samples on the driver's local EnvRunner. On 2 cores, 0 with
+    one large vector env was fastest: a remote runner fights the learner for the same cores and
+    adds object-store copies of every episode chunk."""
+    num_envs_per_env_runner: int = 256
+    """T-Mazes per EnvRunner, stepped as one numpy vector env; the module runs one batched
+    forward pass per vector step, so a large value amortises RLlib's per-step overhead."""
+    rollout_fragment_length: int = 32
+    """Env steps per sub-env per `sample()` call (one episode chunk)."""
+    max_seq_len: int = 33
+    """Length of the train-time recurrent sequences. rollout_fragment_length + 1 fits each chunk
+    plus IMPALA's appended bootstrap step into exactly one row (no padding rows)."""
+    train_batch_size_per_learner: int = 8192
+    """Env steps per learner update; a multiple of num_envs_per_env_runner x
+    rollout_fragment_length, because IMPALA packs whole `sample()` results."""
+    minibatch_size: int = 1024
+    """Env steps per Adam step: each train batch is split into train_batch_size_per_learner /
+    minibatch_size updates. Adam moves a parameter by about `lr` per step whatever the batch,
+    so more, smaller steps per batch learn the tiny heads in far fewer env steps."""
+    num_epochs: int = 1
+    """Passes over each train batch (IMPALA's V-trace corrects the growing off-policyness)."""
+    lr: float = 1e-3
+    """Adam learning rate of the heads."""
+    memory_lr_multiplier: float = 1.0
+    """With `freeze_memory: false`, the memory's learning rate is lr x this."""
+    entropy_coeff: float = 0.003
+    """Entropy bonus (mean over steps)."""
+    vf_loss_coeff: float = 0.25
+    """Value-loss weight. The heads share no weights, so it only matters where the value loss
+    reaches a trainable memory (the baseline); kept below IMPALA's 0.5 so it cannot swamp the
+    policy gradient there."""
+    gamma: float = 0.99
+    """Discount."""
+    grad_clip: float = 40.0
+    """Global-norm gradient clip, per optimizer (heads; memory when trained)."""
+    head_hiddens: tuple[int, ...] = (64,)
+    """Hidden widths of each of the policy and value MLPs."""
+    obs_encoder_size: int = 32
+    """Width of each head's encoder of the raw observation o_t."""
+    freeze_memory: bool = True
+    """Keep the pretrained memory fixed (phase II default); the baseline always trains it."""
+    max_env_steps: int = 5_000_000
+    """Env-step budget; training stops earlier once greedy success reaches `target_success`."""
+    target_success: float = 0.99
+    """Greedy success rate that ends training."""
+    eval_every_iterations: int = 5
+    """Training iterations (`algo.train()` calls) between greedy evaluations."""
+    eval_episodes: int = 256
+    """Held-out episodes per evaluation, generated from `eval_seed` (never training data)."""
+    eval_seed: int = 2_000_003
+    """Seed of the held-out evaluation episodes."""
+    min_time_s_per_iteration: float = 0.0
+    """RLlib's minimum wall-clock per `algo.train()` (IMPALA's default is 10 s; 0 makes one
+    iteration one learner update, so evaluations come at a predictable step count)."""
+    num_gpus_per_learner: str | float = "auto"
+    """"auto": one remote learner with a GPU when the Ray cluster has one, else the learner on
+    the driver's CPU. Or a number: 0 forces CPU; > 0 asks for that many GPUs per learner."""
+    seed: int = 0
+    """Seed of RLlib (network initialisation, env runners' env seeds)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.head_hiddens, list):
+            object.__setattr__(self, "head_hiddens", tuple(self.head_hiddens))
+        for name in ("num_env_runners", "seed", "eval_seed"):
+            _require_int(name, getattr(self, name), 0)
+        for name in ("num_envs_per_env_runner", "rollout_fragment_length", "max_seq_len",
+                     "train_batch_size_per_learner", "minibatch_size", "num_epochs",
+                     "obs_encoder_size", "max_env_steps",
+                     "eval_every_iterations"):
+            _require_int(name, getattr(self, name), 1)
+        _require_int("eval_episodes", self.eval_episodes, 200)
+        if not isinstance(self.head_hiddens, tuple):
+            raise ValueError(f"impala.head_hiddens must be a list of widths, got {self.head_hiddens!r}")
+        for width in self.head_hiddens:
+            _require_int("head_hiddens[]", width, 1)
+        _require_real("lr", self.lr, 0.0, 1.0, open_low=True)
+        _require_real("memory_lr_multiplier", self.memory_lr_multiplier, 0.0, 1e3, open_low=True)
+        _require_real("entropy_coeff", self.entropy_coeff, 0.0, 10.0, open_low=False)
+        _require_real("vf_loss_coeff", self.vf_loss_coeff, 0.0, 100.0, open_low=False)
+        _require_real("gamma", self.gamma, 0.0, 1.0, open_low=False)
+        _require_real("grad_clip", self.grad_clip, 0.0, math.inf, open_low=True)
+        _require_real("target_success", self.target_success, 0.0, 1.0, open_low=False)
+        _require_real("min_time_s_per_iteration", self.min_time_s_per_iteration, 0.0, 3600.0,
+                      open_low=False)
+        _require_bool("freeze_memory", self.freeze_memory)
+        self.gpus_per_learner(cluster_gpus=0.0)  # validates the setting
+        chunk = self.num_envs_per_env_runner * self.rollout_fragment_length
+        if self.train_batch_size_per_learner % chunk:
+            raise ValueError(
+                f"impala.train_batch_size_per_learner ({self.train_batch_size_per_learner}) must "
+                f"be a multiple of num_envs_per_env_runner x rollout_fragment_length ({chunk}); "
+                f"IMPALA trains on whole sample() results, e.g. use {max(chunk, round(self.train_batch_size_per_learner / chunk) * chunk)}"
+            )
+
+        if (self.minibatch_size % self.rollout_fragment_length
+                or self.minibatch_size > self.train_batch_size_per_learner):
+            raise ValueError(
+                f"impala.minibatch_size ({self.minibatch_size}) must be a multiple of "
+                f"rollout_fragment_length ({self.rollout_fragment_length}) and at most "
+                f"train_batch_size_per_learner ({self.train_batch_size_per_learner})"
+            )
+
+    def gpus_per_learner(self, cluster_gpus: float) -> float:
+        """GPUs for the learner given the cluster's GPU count (resolves "auto")."""
+        setting = self.num_gpus_per_learner
+        if setting == "auto":
+            return 1.0 if cluster_gpus >= 1 else 0.0
+        try:
+            gpus = float(setting)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f'impala.num_gpus_per_learner must be "auto" or a number >= 0, got {setting!r}'
+            ) from None
+        if not math.isfinite(gpus) or gpus < 0:
+            raise ValueError(f"impala.num_gpus_per_learner must be >= 0, got {setting!r}")
+        return gpus

@@ -1,0 +1,236 @@
+"""Phase II: RLlib IMPALA trains the policy and value heads on the pretrained memory.
+
+    result = train_policy(TMazeConfig(1000), ImpalaConfig(), memory_path=run / "memup/memory.pt",
+                          out_dir=run, baseline=False, on_metrics=writer)
+    # -> run/policy/  (RLModule.from_checkpoint(run / "policy") restores it)
+
+Loop: `algo.train()` (sample with the EnvRunners, one learner update) until greedy success on
+held-out episodes reaches `target_success` or the env-step budget is spent. `baseline=True`
+trains the same module from a random, trainable memory under the same budget into
+`baseline_policy/` (IMPALA-LSTM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.rllib.algorithms.impala import IMPALAConfig
+from ray.rllib.core import DEFAULT_MODULE_ID
+from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
+from ray.rllib.utils.metrics import (
+    ENV_RUNNER_RESULTS,
+    LEARNER_RESULTS,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+)
+from ray.util.metrics import Gauge
+from tqdm import tqdm
+
+from envs import TMazeConfig
+from learner.impala_config import ImpalaConfig
+from learner.impala_env import make_tmaze_env, register_rllib_env
+from learner.impala_learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
+from learner.policy_eval import GreedyResult, greedy_evaluate
+from memup_module.memory_io import load_memory
+from memup_module.rl_module import MemUPPolicyModule, policy_model_config
+
+log = logging.getLogger(__name__)
+
+MetricsCallback = Callable[[int, dict[str, float]], None]
+"""`on_metrics(env_steps, {"impala/...": value})`, called once per evaluation round."""
+
+_LEARNER_KEYS = {"mean_pi_loss": "pi_loss", "mean_vf_loss": "vf_loss", "entropy": "entropy"}
+
+
+def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline: bool) -> dict:
+    """The module's `model_config`: the pretrained memory (frozen per the config), or for the
+    baseline a random, trainable memory of the same architecture as `memory_path`'s."""
+    common = dict(obs_encoder_size=impala.obs_encoder_size, head_hiddens=impala.head_hiddens,
+                  max_seq_len=impala.max_seq_len)
+    if baseline:
+        memory = (dataclasses.asdict(load_memory(memory_path).config)
+                  if memory_path is not None and Path(memory_path).is_file() else None)
+        return policy_model_config(memory=memory, freeze_memory=False, **common)
+    if memory_path is None or not Path(memory_path).is_file():
+        raise FileNotFoundError(
+            f"no pretrained memory at {memory_path}: run phase I first (memup pretrain) or pass "
+            "--memory PATH to a memory.pt"
+        )
+    return policy_model_config(memory_path=str(Path(memory_path).resolve()),
+                               freeze_memory=impala.freeze_memory, **common)
+
+
+def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: dict,
+                        *, cluster_gpus: float = 0.0) -> IMPALAConfig:
+    """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the vector T-Maze."""
+    gpus = impala.gpus_per_learner(cluster_gpus)
+    return (
+        IMPALAConfig()
+        .environment(env=register_rllib_env(), env_config=tmaze.env_kwargs())
+        .env_runners(
+            num_env_runners=impala.num_env_runners,
+            num_envs_per_env_runner=impala.num_envs_per_env_runner,
+            gym_env_vectorize_mode="vector_entry_point",
+            rollout_fragment_length=impala.rollout_fragment_length,
+        )
+        .learners(
+            # A GPU learner runs as its own actor (scheduled on the GPU node); on CPU the
+            # learner stays in the driver, which saves a process on small machines.
+            num_learners=1 if gpus > 0 else 0,
+            num_gpus_per_learner=gpus,
+            learner_class=MemUPImpalaLearner,
+            learner_config_dict={MEMORY_LR_MULTIPLIER: impala.memory_lr_multiplier},
+        )
+        .training(
+            train_batch_size_per_learner=impala.train_batch_size_per_learner,
+            minibatch_size=impala.minibatch_size,
+            num_epochs=impala.num_epochs,
+            lr=impala.lr,
+            entropy_coeff=impala.entropy_coeff,
+            vf_loss_coeff=impala.vf_loss_coeff,
+            gamma=impala.gamma,
+            grad_clip=impala.grad_clip,
+        )
+        .rl_module(rl_module_spec=RLModuleSpec(module_class=MemUPPolicyModule,
+                                               model_config=model_config))
+        .reporting(min_time_s_per_iteration=impala.min_time_s_per_iteration,
+                   metrics_num_episodes_for_smoothing=1)
+        .debugging(seed=impala.seed, log_level="WARN")
+    )
+
+
+def train_policy(
+    tmaze: TMazeConfig,
+    impala: ImpalaConfig,
+    *,
+    memory_path: Path | None,
+    out_dir: Path,
+    baseline: bool = False,
+    on_metrics: MetricsCallback | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Trains until greedy success >= `impala.target_success` or `impala.max_env_steps`, saves the
+    module to `out_dir/"policy"` (`out_dir/"baseline_policy"` with `baseline`) and returns the
+    final figures: success rate, mean return, env steps, wall-clock seconds, iterations."""
+    model_config = module_settings(impala, memory_path=memory_path, baseline=baseline)
+    name = "baseline" if baseline else "policy"
+    target = Path(out_dir) / ("baseline_policy" if baseline else "policy")
+    with _ray_session():
+        gpus = float(ray.cluster_resources().get("GPU", 0.0))
+        algo = build_impala_config(tmaze, impala, model_config, cluster_gpus=gpus).build_algo()
+        try:
+            module = _local_module(tmaze, model_config)
+            result = _train_loop(algo, module, tmaze, impala, name, on_metrics, progress)
+        finally:
+            algo.stop()
+    module.save_to_path(target)
+    log.info("%s: saved to %s (%s)", name, target, result)
+    return {**result, "path": str(target)}
+
+
+def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaConfig,
+                name: str, on_metrics: MetricsCallback | None, progress: bool) -> dict[str, Any]:
+    gauges = _Gauges(name)
+    start = time.perf_counter()
+    env_steps, iterations, evaluation = 0, 0, None
+    bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
+               disable=not progress, unit_scale=True)
+    while True:
+        result = algo.train()
+        iterations += 1
+        steps_now = int(result.get(ENV_RUNNER_RESULTS, {}).get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0))
+        bar.update(max(steps_now - env_steps, 0))
+        env_steps = max(env_steps, steps_now)
+        out_of_budget = env_steps >= impala.max_env_steps
+        if iterations % impala.eval_every_iterations and not out_of_budget:
+            continue
+        module.set_state(algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
+        evaluation = greedy_evaluate(module, tmaze, impala.eval_episodes, impala.eval_seed)
+        wall_s = time.perf_counter() - start
+        metrics = {
+            **evaluation.as_metrics(),
+            "impala/success_rate": evaluation.success_rate,
+            "impala/mean_return": evaluation.mean_return,
+            "impala/env_steps": float(env_steps),
+            "impala/iterations": float(iterations),
+            "impala/wall_s": wall_s,
+            "impala/env_steps_per_s": env_steps / wall_s,
+            **_learner_metrics(result),
+        }
+        gauges.set(metrics)
+        if on_metrics is not None:
+            on_metrics(env_steps, _keys_for(name, metrics))
+        bar.set_postfix(success=f"{evaluation.success_rate:.3f}")
+        if evaluation.success_rate >= impala.target_success or out_of_budget:
+            break
+    bar.close()
+    assert evaluation is not None
+    return _figures(evaluation, env_steps, time.perf_counter() - start, iterations, impala)
+
+
+def _figures(evaluation: GreedyResult, env_steps: int, wall_s: float, iterations: int,
+             impala: ImpalaConfig) -> dict[str, Any]:
+    return {
+        "success_rate": evaluation.success_rate,
+        "mean_return": evaluation.mean_return,
+        "env_steps": env_steps,
+        "wall_s": wall_s,
+        "iterations": iterations,
+        "reached_target": evaluation.success_rate >= impala.target_success,
+    }
+
+
+def _keys_for(name: str, metrics: dict[str, float]) -> dict[str, float]:
+    """The baseline's figures go to the same JSONL as `impala/baseline_...`."""
+    if name == "policy":
+        return metrics
+    return {k.replace("impala/", "impala/baseline_", 1): v for k, v in metrics.items()}
+
+
+def _learner_metrics(result: dict) -> dict[str, float]:
+    """IMPALA's loss stats; absent in the first iterations (the learner reports late)."""
+    stats = result.get(LEARNER_RESULTS, {}).get(DEFAULT_MODULE_ID, {})
+    return {f"impala/{short}": float(stats[key]) for key, short in _LEARNER_KEYS.items()
+            if key in stats}
+
+
+def _local_module(tmaze: TMazeConfig, model_config: dict) -> RLModule:
+    """A full (value head included) CPU copy of the policy for evaluation and saving."""
+    env = make_tmaze_env(tmaze.env_kwargs())
+    return RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
+                        action_space=env.action_space, model_config=model_config).build()
+
+
+class _Gauges:
+    """`memup_impala_*` gauges for the Ray dashboard, tagged with the run kind."""
+
+    _NAMES = ("success_rate", "mean_return", "env_steps", "env_steps_per_s")
+
+    def __init__(self, kind: str) -> None:
+        self._gauges = {n: Gauge(f"memup_impala_{n}", description=f"IMPALA {n}", tag_keys=("kind",))
+                        for n in self._NAMES}
+        for gauge in self._gauges.values():
+            gauge.set_default_tags({"kind": kind})
+
+    def set(self, metrics: dict[str, float]) -> None:
+        for n, gauge in self._gauges.items():
+            gauge.set(metrics[f"impala/{n}"])
+
+
+@contextlib.contextmanager
+def _ray_session() -> Iterator[None]:
+    """The caller's Ray (CLI, tests) or, if none, a local one without dashboard for this call."""
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(include_dashboard=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()

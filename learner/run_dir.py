@@ -1,0 +1,44 @@
+"""The run directory layout of DESIGN.md §8, in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @classmethod
+    def create(cls, root: str | Path) -> "RunDir":
+        run = cls(Path(root).resolve())
+        run.root.mkdir(parents=True, exist_ok=True)
+        return run
+
+    @staticmethod
+    def default_root(name: str, runs_dir: Path = Path("runs")) -> Path:
+        return runs_dir / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    @property
+    def store_name(self) -> str:
+        """Name of the run's episode store: unique per run on a shared Redis server."""
+        return self.root.name
+
+    config = property(lambda self: self.root / "config.yaml")
+    redis = property(lambda self: self.root / "redis")
+    memup = property(lambda self: self.root / "memup")
+    checkpoints = property(lambda self: self.root / "memup" / "checkpoints")
+    memory = property(lambda self: self.root / "memup" / "memory.pt")
+    policy = property(lambda self: self.root / "policy")
+    baseline_policy = property(lambda self: self.root / "baseline_policy")
+    metrics = property(lambda self: self.root / "metrics.jsonl")
+    report = property(lambda self: self.root / "report.md")
+
+    def link_latest(self) -> None:
+        """Points `<parent>/latest` at this run."""
+        latest = self.root.parent / "latest"
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(self.root.name)

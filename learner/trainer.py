@@ -1,0 +1,324 @@
+"""Phase-I MemUP training in one process: slots, truncated BPTT, detector alongside.
+
+    trainer = MemUPTrainer(MemUPConfig(), source, TMazeConfig(corridor_length=100))
+    result = trainer.train_until()          # until junction_accuracy >= target or the budget
+    trainer.export_memory("runs/x/memup/memory.pt")
+
+Each `update()`: read the next r steps of all B slots, run the memory from the carried state,
+predict every f_k, k ∈ U_t, from m_t and c_k, step Adam on memory + predictor and on the
+detector, detach the state, then refill the slots whose episode ended (state zeroed, detector
+scores and U_t computed once for the new episodes in one batched pass).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from envs import TMazeConfig
+from learner.batching import EpisodeBatch, PreparedEpisode, pad_episodes, prepare_episode
+from learner.checkpoint import load_checkpoint, save_checkpoint
+from learner.episodes import EpisodeLike, EpisodeSource, generate_episodes, tmaze_reward_values
+from learner.evaluation import HeldOutSet, evaluate
+from learner.prefetch import Prefetcher
+from learner.slots import SlotBuffer
+from memup_module import (
+    Detector,
+    EmaModel,
+    Memory,
+    MemUPConfig,
+    Predictor,
+    make_codec,
+    masked_nll,
+    save_memory,
+    score_episodes,
+    select_targets,
+)
+
+Metrics = dict[str, float]
+# Settings a checkpoint's tensors depend on: restoring under different ones cannot work.
+_SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "detector_hidden", "batch_slots",
+                 "top_k", "include_self", "target", "num_return_bins", "detector_score")
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when present, else CPU."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError('device "cuda" was asked for but torch sees no GPU: use "auto" or "cpu"')
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+class MemUPTrainer:
+    """Serial MemUP learner; `MemUPLearner` runs the same object inside a Ray actor."""
+
+    def __init__(self, config: MemUPConfig, source: EpisodeSource, tmaze: TMazeConfig, *,
+                 held_out: Sequence[EpisodeLike] | None = None) -> None:
+        self.config, self.tmaze = config, tmaze
+        self.device = resolve_device(config.device)
+        torch.set_num_threads(config.num_threads or _available_cores())
+        self.codec = make_codec(config, tmaze_reward_values(tmaze))
+        classes = self.codec.num_classes
+        self.class_values = torch.as_tensor(self.codec.decode(np.arange(classes)),
+                                            device=self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.memory = Memory(config.memory).to(self.device)
+            self.predictor = Predictor(config.memory, config.context_size,
+                                       config.predictor_hidden, classes).to(self.device)
+            self.detector = Detector(config.memory, config.context_size,
+                                     config.detector_hidden, classes).to(self.device)
+        self.ema = (EmaModel(self.memory, self.predictor, config.ema_decay)
+                    if config.detector_score == "ema_error" else None)
+        self._params = [*self.memory.parameters(), *self.predictor.parameters()]
+        # Fused Adam runs the whole step in one kernel per device: the fastest on CPU and CUDA.
+        self.optimizer = torch.optim.Adam(self._params, lr=config.lr, fused=True)
+        self.detector_optimizer = torch.optim.Adam(self.detector.parameters(),
+                                                   lr=config.detector_lr, fused=True)
+        memory_config = config.memory
+        self.slots = SlotBuffer(config.batch_slots, memory_config.input_size,
+                                memory_config.obs_dim + memory_config.num_actions,
+                                config.targets_per_step, self.device)
+        self.state = self.memory.initial_state(config.batch_slots, self.device)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.step = self.slot_steps = self.episodes_loaded = 0
+        self.started = False
+        prepare = functools.partial(prepare_episode, config=config, codec=self.codec)
+        self._prefetcher: Prefetcher[PreparedEpisode] = Prefetcher(
+            source, prepare, config.prefetch_episodes, config.sample_batch)
+        self._held_out_episodes = held_out
+        self._held_out: HeldOutSet | None = None
+        self._reset_stats()
+
+    # ----------------------------------------------------------------------------- training
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _clip_and_step(self, optimizer: torch.optim.Optimizer, params: list) -> torch.Tensor:
+        norm = torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
+        optimizer.step()
+        return norm
+
+    def _warm_up_detector(self, batch: EpisodeBatch) -> None:
+        """Detector-only steps on uniformly drawn steps of the first episodes, so that the
+        first slots already get meaningful U_t."""
+        steps = torch.arange(batch.num_steps, device=self.device)
+        live = (steps.unsqueeze(0) < batch.lengths.unsqueeze(1)).flatten().nonzero().squeeze(1)
+        context = batch.context.flatten(0, 1)
+        classes = batch.classes.flatten()
+        params = list(self.detector.parameters())
+        for _ in range(self.config.detector_warmup_updates):
+            pick = torch.randint(len(live), (self.config.detector_warmup_steps,),
+                                 generator=self.generator).to(self.device)
+            rows = live[pick]
+            with self._autocast():
+                loss = masked_nll(self.detector(context[rows]), classes[rows],
+                                  torch.ones_like(rows, dtype=torch.bool))
+            self.detector_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._clip_and_step(self.detector_optimizer, params)
+
+    def _load(self, slots: np.ndarray, episodes: list[PreparedEpisode]) -> None:
+        batch = pad_episodes(episodes, self.device)
+        with self._autocast():
+            scores = score_episodes(self.config.detector_score, self.detector, batch.context,
+                                    batch.classes, batch.values, batch.x, self.class_values,
+                                    self.ema)
+        targets, valid = select_targets(scores, batch.lengths, self.config.top_k,
+                                        self.config.include_self)
+        self.slots.load(slots, batch, targets, valid)
+        rows = torch.as_tensor(slots, device=self.device)
+        for part in self.state:
+            part[rows] = 0.0
+        self.episodes_loaded += len(slots)
+
+    def _start(self) -> None:
+        episodes = self._prefetcher.get(self.config.batch_slots)
+        self._warm_up_detector(pad_episodes(episodes, self.device))
+        self._load(np.arange(self.config.batch_slots), episodes)
+        self.started = True
+
+    def _refill(self) -> None:
+        finished = self.slots.finished()
+        if len(finished):
+            self._load(finished, self._prefetcher.get(len(finished)))
+
+    def update(self) -> None:
+        """One truncated-BPTT update of memory + predictor and one detector update."""
+        if not self.started:
+            self._start()
+        rollout = self.slots.rollout(self.config.rollout)
+        with self._autocast():
+            m, state = self.memory(rollout.x, self.state)
+            logits = self.predictor(m, rollout.target_context)
+            loss = masked_nll(logits, rollout.target_classes, rollout.target_valid)
+            detector_loss = masked_nll(self.detector(rollout.context), rollout.classes,
+                                       rollout.valid)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.detector_optimizer.zero_grad(set_to_none=True)
+        (loss + detector_loss).backward()
+        grad_norm = self._clip_and_step(self.optimizer, self._params)
+        self._clip_and_step(self.detector_optimizer, list(self.detector.parameters()))
+        if self.ema is not None:
+            self.ema.update(self.memory, self.predictor)
+        self.state = tuple(part.detach() for part in state)
+        valid_steps = self.slots.steps_left(self.config.rollout)
+        self._stats += torch.stack([loss.detach(), detector_loss.detach(), grad_norm.detach()])
+        self._stats_updates += 1
+        self._stats_steps += valid_steps
+        self.slot_steps += valid_steps
+        self.slots.advance(self.config.rollout)
+        self._refill()
+        self.step += 1
+
+    # ------------------------------------------------------------------------------ metrics
+    def _reset_stats(self) -> None:
+        self._stats = torch.zeros(3, device=self.device)
+        self._stats_updates = self._stats_steps = 0
+        self._stats_since = time.perf_counter()
+
+    def train_metrics(self) -> Metrics:
+        """Means since the last call: losses, grad norm, updates/s and slot-steps/s."""
+        elapsed = max(time.perf_counter() - self._stats_since, 1e-9)
+        n = max(self._stats_updates, 1)
+        loss, detector_loss, grad_norm = (self._stats.cpu() / n).tolist()
+        metrics = {
+            "memup/loss": loss,
+            "memup/detector_loss": detector_loss,
+            "memup/grad_norm": grad_norm,
+            "memup/updates_per_s": self._stats_updates / elapsed,
+            "memup/slot_steps_per_s": self._stats_steps / elapsed,
+            **self.counters(),
+        }
+        self._reset_stats()
+        return metrics
+
+    def counters(self) -> Metrics:
+        return {"memup/step": self.step, "memup/slot_steps": self.slot_steps,
+                "memup/episodes_loaded": self.episodes_loaded}
+
+    def train(self, num_updates: int, progress: bool = False) -> Metrics:
+        """`num_updates` updates; returns the training metrics over them."""
+        with tqdm(total=num_updates, disable=not progress, desc="memup", unit="upd") as bar:
+            self._train_loop(num_updates, bar)
+        return self.train_metrics()
+
+    def _train_loop(self, num_updates: int, bar: Any) -> None:
+        for i in range(num_updates):
+            self.update()
+            bar.update(1)
+            if not bar.disable and i % 100 == 99:
+                bar.set_postfix(loss=f"{self._stats[0].item() / max(self._stats_updates, 1):.4f}")
+
+    def evaluate(self) -> Metrics:
+        """Held-out junction accuracy, detector hit rate and losses (never from the store)."""
+        start = time.perf_counter()
+        if self._held_out is None:
+            episodes = self._held_out_episodes or generate_episodes(
+                self.tmaze, self.config.eval_episodes, self.config.eval_seed)
+            self._held_out = HeldOutSet.build(episodes, self.config, self.codec, self.device)
+        with self._autocast():
+            metrics = evaluate(self.memory, self.predictor, self.detector, self._held_out,
+                               self.config, self.class_values, self.ema)
+        metrics["memup/eval_time_s"] = time.perf_counter() - start
+        return {**metrics, **self.counters()}
+
+    def train_until(
+        self,
+        target_accuracy: float | None = None,
+        max_updates: int | None = None,
+        eval_every: int | None = None,
+        callback: Callable[[int, Metrics], None] | None = None,
+        progress: bool = True,
+    ) -> Metrics:
+        """Trains and evaluates every `eval_every` updates until `junction_accuracy` reaches
+        `target_accuracy` or the step count reaches `max_updates` (config values by default).
+        `callback(step, metrics)` sees each round's training + evaluation metrics."""
+        target = self.config.target_accuracy if target_accuracy is None else target_accuracy
+        budget = self.config.max_updates if max_updates is None else max_updates
+        every = eval_every or self.config.eval_every
+        metrics: Metrics = {}
+        with tqdm(total=budget, initial=self.step, disable=not progress, desc="memup",
+                  unit="upd") as bar:
+            while self.step < budget:
+                self._train_loop(min(every, budget - self.step), bar)
+                metrics = {**self.train_metrics(), **self.evaluate()}
+                reached = metrics["memup/junction_accuracy"] >= target
+                metrics["memup/reached_target"] = float(reached)
+                bar.set_postfix(acc=f"{metrics['memup/junction_accuracy']:.3f}",
+                                loss=f"{metrics['memup/loss']:.4f}")
+                if callback is not None:
+                    callback(self.step, metrics)
+                if reached:
+                    break
+        return metrics
+
+    # --------------------------------------------------------------------------- persistence
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next update depends on, as plain tensors and values."""
+        return {
+            "config": dataclasses.asdict(self.config),
+            "counters": {"step": self.step, "slot_steps": self.slot_steps,
+                         "episodes_loaded": self.episodes_loaded, "started": self.started},
+            "memory": self.memory.state_dict(),
+            "predictor": self.predictor.state_dict(),
+            "detector": self.detector.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else {},
+            "optimizer": self.optimizer.state_dict(),
+            "detector_optimizer": self.detector_optimizer.state_dict(),
+            "slots": self.slots.state_dict(),
+            "memory_state": [part.cpu().clone() for part in self.state],
+            "rng": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved = state["config"]
+        mine = dataclasses.asdict(self.config)
+        for field in _SHAPE_FIELDS:
+            if saved[field] != mine[field]:
+                raise ValueError(f"checkpoint was trained with {field}={saved[field]!r}, this "
+                                 f"learner has {mine[field]!r}: use the checkpoint's value")
+        counters = state["counters"]
+        self.step, self.slot_steps = counters["step"], counters["slot_steps"]
+        self.episodes_loaded, self.started = counters["episodes_loaded"], counters["started"]
+        self.memory.load_state_dict(state["memory"])
+        self.predictor.load_state_dict(state["predictor"])
+        self.detector.load_state_dict(state["detector"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.detector_optimizer.load_state_dict(state["detector_optimizer"])
+        self.slots.load_state_dict(state["slots"])
+        self.state = tuple(part.to(self.device) for part in state["memory_state"])
+        self.generator.set_state(state["rng"].cpu())
+        self._reset_stats()
+
+    def save(self, path: str | os.PathLike) -> os.PathLike:
+        return save_checkpoint(path, self.state_dict())
+
+    def restore(self, path: str | os.PathLike) -> None:
+        self.load_state_dict(load_checkpoint(path, self.device))
+
+    def export_memory(self, path: str | os.PathLike) -> os.PathLike:
+        """Writes the `memup-memory/1` file that phase II loads."""
+        return save_memory(path, self.memory, self.config.memory)
+
+    def close(self) -> None:
+        """Stops the prefetch thread."""
+        self._prefetcher.close()

@@ -1,0 +1,63 @@
+"""MemUP networks and their pieces (DESIGN.md §6).
+
+Data flow of one MemUP update, for B slots and rollout r:
+
+    x [B, r, 6]      = memory inputs of the next r steps of every slot
+    m, state         = memory(x, state)                      # state carried, detached after
+    U_t              = select_targets(detector scores)        # once per episode, when loaded
+    logits           = predictor(m, context(U_t))             # [B, r, |U_t|, classes]
+    loss             = masked_nll(logits, codec.encode(f[U_t]), valid)
+
+`save_memory` / `load_memory` move the trained memory to phase II as `memory.pt`.
+"""
+
+from memup_module.codec import (
+    BinnedCodec,
+    ExactCodec,
+    TargetCodec,
+    discounted_returns,
+    episode_targets,
+    make_codec,
+)
+from memup_module.config import MemoryConfig, MemUPConfig
+from memup_module.losses import (
+    entropy_score,
+    masked_nll,
+    nll_per_entry,
+    squared_error_score,
+    surprise_score,
+)
+from memup_module.memory import Memory, State
+from memup_module.memory_io import MEMORY_FORMAT, load_memory, save_memory
+from memup_module.networks import ContextEncoder, Detector, Predictor, context_features
+from memup_module.scoring import EmaModel, score_episodes
+from memup_module.selector import select_targets, suffix_argmax
+
+__all__ = [
+    "MEMORY_FORMAT",
+    "BinnedCodec",
+    "ContextEncoder",
+    "Detector",
+    "EmaModel",
+    "ExactCodec",
+    "MemUPConfig",
+    "Memory",
+    "MemoryConfig",
+    "Predictor",
+    "State",
+    "TargetCodec",
+    "context_features",
+    "discounted_returns",
+    "entropy_score",
+    "episode_targets",
+    "load_memory",
+    "make_codec",
+    "masked_nll",
+    "nll_per_entry",
+    "save_memory",
+    "score_episodes",
+    "select_targets",
+    "squared_error_score",
+    "suffix_argmax",
+    "surprise_score",
+]

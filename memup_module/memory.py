@@ -1,0 +1,66 @@
+"""The recurrent memory g_θ, shared by phase I (MemUP) and phase II (the RLlib module)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from memup_module.config import MemoryConfig
+
+State = tuple[torch.Tensor, ...]
+"""(h, c) of an LSTM or (h,) of a GRU, each [B, H] (batch first, like RLlib's state)."""
+
+
+class Memory(nn.Module):
+    """m_t = g_θ(m_{t-1}, x_t) with x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] (DESIGN.md §3, §6).
+
+    A plain module over batch-first tensors with an explicit state tuple, so the same class runs
+    in the MemUP learner and inside an RLModule:
+
+        memory = Memory(MemoryConfig())
+        m, state = memory(x)                # x [B, T, 6] -> m [B, T, 256], state from zeros
+        m2, state = memory(x_next, state)   # continues where the first call stopped
+    """
+
+    def __init__(self, config: MemoryConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = nn.Linear(config.obs_dim, config.encoder_size)
+        cell = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = cell(config.encoder_size + config.num_actions + 1, config.hidden_size,
+                        batch_first=True)
+
+    @property
+    def hidden_size(self) -> int:
+        return self.config.hidden_size
+
+    def initial_state(
+        self, batch_size: int, device: torch.device | str | None = None
+    ) -> State:
+        """The zero state of `batch_size` sequences."""
+        if device is None:
+            device = self.encoder.weight.device
+        parts = 2 if self.config.cell == "lstm" else 1
+        return tuple(
+            torch.zeros(batch_size, self.config.hidden_size, device=device) for _ in range(parts)
+        )
+
+    def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """x [B, T, obs_dim + num_actions + 1] -> (m [B, T, H], state after step T-1)."""
+        if x.dim() != 3 or x.shape[-1] != self.config.input_size:
+            raise ValueError(
+                f"memory input must be [B, T, {self.config.input_size}], got {tuple(x.shape)}"
+            )
+        if state is None:
+            state = self.initial_state(x.shape[0], x.device)
+        obs_dim = self.config.obs_dim
+        encoded = torch.relu(self.encoder(x[..., :obs_dim]))
+        inputs = torch.cat([encoded, x[..., obs_dim:]], dim=-1)
+        # nn.LSTM/GRU want [layers, B, H] states; the public state stays [B, H].
+        # Under CUDA autocast the cell may run in bf16; the state stays in its own dtype.
+        layered = tuple(s.unsqueeze(0).to(inputs.dtype) for s in state)
+        rnn_state = layered if self.config.cell == "lstm" else layered[0]
+        m, new_state = self.rnn(inputs, rnn_state)
+        if self.config.cell == "gru":
+            new_state = (new_state,)
+        return m, tuple(s.squeeze(0).to(state[0].dtype) for s in new_state)

@@ -1,0 +1,84 @@
+"""U_t: the K highest-score steps k >= t of an episode, plus t itself (DESIGN.md §6).
+
+Both methods are linear in T and batched over episodes; neither ever forms a [T, T] array.
+K = 1 is one suffix-max sweep; K > 1 sweeps blocks of steps from the end, carrying the top K of
+everything after the block, so each step looks at one block and K carried candidates.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_BLOCK = 64
+
+
+def _prepared_scores(scores: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    steps = torch.arange(scores.shape[1], device=scores.device)
+    live = steps < lengths.to(scores.device).unsqueeze(1)
+    finite = torch.nan_to_num(scores.float(), nan=-torch.inf).clamp(min=torch.finfo(torch.float32).min)
+    return torch.where(live, finite, -torch.inf), live, steps
+
+
+def suffix_argmax(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """[N, T] -> for each t < length, the smallest k >= t with the highest score in [t, length).
+
+    A step k is a *record* when no later step scores higher; the answer for t is the nearest
+    record at or after t (every step between t and it scores lower than it).
+    """
+    masked, live, steps = _prepared_scores(scores, lengths)
+    suffix_max = torch.cummax(masked.flip(-1), dim=-1).values.flip(-1)
+    record = (masked == suffix_max) & live
+    record_at = torch.where(record, steps, scores.shape[1])
+    return torch.cummin(record_at.flip(-1), dim=-1).values.flip(-1).clamp(max=scores.shape[1] - 1)
+
+
+def _suffix_topk(scores: torch.Tensor, top_k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    n, length = scores.shape
+    indices = torch.empty(n, length, top_k, dtype=torch.long, device=scores.device)
+    values = torch.empty(n, length, top_k, device=scores.device)
+    carry_v = torch.full((n, top_k), -torch.inf, device=scores.device)
+    carry_i = torch.full((n, top_k), length, dtype=torch.long, device=scores.device)
+    for start in range(((length - 1) // _BLOCK) * _BLOCK, -1, -_BLOCK):
+        block = scores[:, start:start + _BLOCK]
+        size = block.shape[1]
+        later = torch.triu(torch.ones(size, size, dtype=torch.bool, device=scores.device))
+        # Row i: the block's steps j >= i, then the carried top K of the steps after the block.
+        cand_v = torch.cat([torch.where(later, block.unsqueeze(1), -torch.inf),
+                            carry_v.unsqueeze(1).expand(n, size, top_k)], dim=-1)
+        block_i = torch.arange(start, start + size, device=scores.device)
+        cand_i = torch.cat([block_i.expand(n, size, size),
+                            carry_i.unsqueeze(1).expand(n, size, top_k)], dim=-1)
+        best_v, best_pos = torch.topk(cand_v, top_k, dim=-1)
+        values[:, start:start + size] = best_v
+        indices[:, start:start + size] = cand_i.gather(-1, best_pos)
+        carry_v, carry_i = best_v[:, 0], indices[:, start]
+    return values, indices
+
+
+def select_targets(
+    scores: torch.Tensor, lengths: torch.Tensor, top_k: int = 1, include_self: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """U_t for every step of N padded episodes.
+
+    scores [N, T] (any value past an episode's length is ignored), lengths [N] ->
+    (indices [N, T, K + include_self] long, valid [N, T, K + include_self] bool). The last column
+    is t itself when `include_self`; it is marked invalid where t is already among the top K,
+    so that U_t is a set. Entries for t >= length, or beyond the steps left, are invalid.
+    """
+    if top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    masked, live, steps = _prepared_scores(scores, lengths)
+    n, length = scores.shape
+    if top_k == 1:
+        indices = suffix_argmax(scores, lengths).unsqueeze(-1)
+        valid = live.unsqueeze(-1)
+    else:
+        values, indices = _suffix_topk(masked, top_k)
+        valid = (values > -torch.inf) & live.unsqueeze(-1)
+    indices = torch.where(valid, indices, steps.view(1, length, 1).expand_as(indices))
+    if include_self:
+        own = steps.view(1, length, 1).expand(n, length, 1)
+        duplicate = ((indices == own) & valid).any(dim=-1, keepdim=True)
+        indices = torch.cat([indices, own], dim=-1)
+        valid = torch.cat([valid, live.unsqueeze(-1) & ~duplicate], dim=-1)
+    return indices, valid

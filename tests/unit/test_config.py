@@ -1,0 +1,61 @@
+"""Presets load into the component dataclasses; bad configs fail before any work, naming the key."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from learner.config import ConfigError, RunConfig, load_config, save_config
+
+PRESETS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+
+
+def test_every_required_preset_exists():
+    names = {p.stem for p in PRESETS}
+    assert {"smoke", "tmaze-100", "tmaze-1000", "tmaze-10000"} <= names
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.stem)
+def test_presets_load_and_round_trip_through_the_saved_yaml(preset, tmp_path):
+    config = load_config(preset)
+    assert isinstance(config, RunConfig)
+    assert config.env.corridor_length >= 1
+    saved = tmp_path / "config.yaml"
+    save_config(config, saved)
+    assert load_config(saved) == config
+
+
+def write(tmp_path, data) -> Path:
+    path = tmp_path / "preset.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"env": {"corridor_length": 5, "corridor": 3}}, "env.corridor: unknown key"),
+        ({"env": {"corridor_length": 5}, "colect": {}}, "colect: unknown key"),
+        ({"env": {"corridor_length": 0}}, "corridor_length must be >= 1"),
+        ({"env": {"corridor_length": 5}, "collect": {"num_envs": 0}}, "collect.num_envs"),
+        ({"env": {"corridor_length": 5}, "memup": {"rollout": 0}}, "rollout"),
+        ({"env": {"corridor_length": 5}, "memup": {"memory": {"cell": "rnn"}}}, "cell"),
+        ({"env": {"corridor_length": 5}, "store": {"capacity_steps": -1}}, "capacity_steps"),
+        ({}, "env: required key is missing"),
+        ({"env": {"noise": True}}, "env.corridor_length: required key is missing"),
+    ],
+)
+def test_bad_configs_name_what_to_fix(tmp_path, data, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, data))
+
+
+def test_overrides_merge_into_sections(tmp_path):
+    path = write(tmp_path, {"env": {"corridor_length": 5, "length_jitter": 1}})
+    config = load_config(path, overrides={"env": {"length_jitter": 4}, "seed": 9})
+    assert (config.env.corridor_length, config.env.length_jitter, config.seed) == (5, 4, 9)
+
+
+def test_missing_file_says_where_presets_live(tmp_path):
+    with pytest.raises(ConfigError, match="configs/"):
+        load_config(tmp_path / "nope.yaml")

@@ -1,0 +1,101 @@
+"""The phase-I memory inside MemUPPolicyModule: same outputs, frozen, restorable without the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
+
+from learner.impala_env import make_tmaze_env
+from memup_module import Memory, MemoryConfig, load_memory, save_memory
+from memup_module.rl_module import MemUPPolicyModule, policy_model_config
+
+
+@pytest.fixture()
+def memory_file(tmp_path: Path) -> Path:
+    torch.manual_seed(7)
+    return save_memory(tmp_path / "memory.pt", Memory(MemoryConfig(hidden_size=24)))
+
+
+def build(**settings) -> MemUPPolicyModule:
+    env = make_tmaze_env({"corridor_length": 4})
+    return RLModuleSpec(
+        module_class=MemUPPolicyModule, observation_space=env.observation_space,
+        action_space=env.action_space, model_config=policy_model_config(**settings),
+    ).build()
+
+
+def batch_for(module: RLModule, x: torch.Tensor) -> dict:
+    state = {k: torch.as_tensor(np.repeat(v[None], x.shape[0], 0))
+             for k, v in module.get_initial_state().items()}
+    return {Columns.OBS: x, Columns.STATE_IN: state}
+
+
+def test_memory_in_module_reproduces_load_memory_exactly(memory_file: Path) -> None:
+    module = build(memory_path=memory_file)
+    phase_one = load_memory(memory_file)
+    assert type(module.memory) is type(phase_one)
+    x = torch.randn(4, 31, 6)
+    expected, (h, c) = phase_one(x)
+    out = module.forward_train(batch_for(module, x))
+    assert torch.equal(out[Columns.EMBEDDINGS][..., :24], expected)
+    assert torch.equal(out[Columns.STATE_OUT]["h"], h)
+    assert torch.equal(out[Columns.STATE_OUT]["c"], c)
+
+
+def test_frozen_memory_has_no_gradients_and_stays_in_eval(memory_file: Path) -> None:
+    module = build(memory_path=memory_file)
+    module.train()
+    assert not module.memory.training and module.policy_head.training
+    assert not any(p.requires_grad for p in module.memory.parameters())
+    out = module.forward_train(batch_for(module, torch.randn(2, 5, 6)))
+    loss = out[Columns.ACTION_DIST_INPUTS].sum() + module.compute_values(
+        {}, embeddings=out[Columns.EMBEDDINGS]).sum()
+    loss.backward()
+    assert all(p.grad is None for p in module.memory.parameters())
+    assert all(p.grad is not None for p in module.policy_head.parameters())
+
+
+def test_trainable_memory_gets_gradients(memory_file: Path) -> None:
+    module = build(memory_path=memory_file, freeze_memory=False)
+    module.train()
+    assert module.memory.training
+    out = module.forward_train(batch_for(module, torch.randn(2, 5, 6)))
+    out[Columns.ACTION_DIST_INPUTS].sum().backward()
+    assert all(p.grad is not None for p in module.memory.rnn.parameters())
+
+
+def test_saved_policy_restores_without_memory_file_and_acts_the_same(
+    memory_file: Path, tmp_path: Path
+) -> None:
+    module = build(memory_path=memory_file)
+    with torch.no_grad():  # heads away from their seed-dependent init
+        for p in module.policy_head.parameters():
+            p.add_(0.1)
+    module.save_to_path(tmp_path / "policy")
+    memory_file.unlink()
+    restored = RLModule.from_checkpoint(tmp_path / "policy")
+    assert isinstance(restored, MemUPPolicyModule) and restored.freeze_memory
+    x = torch.randn(3, 12, 6)
+    for name in ("forward_inference", "forward_exploration"):
+        expected = getattr(module, name)(batch_for(module, x))[Columns.ACTION_DIST_INPUTS]
+        actual = getattr(restored, name)(batch_for(restored, x))[Columns.ACTION_DIST_INPUTS]
+        assert torch.equal(actual, expected)
+
+
+def test_bad_settings_say_what_to_change(memory_file: Path) -> None:
+    with pytest.raises(ValueError, match="unknown MemUPPolicyModule setting 'lstm_size'"):
+        policy_model_config(lstm_size=3)
+    env = make_tmaze_env({"corridor_length": 4})
+    import gymnasium as gym
+    raw_obs = gym.spaces.Box(-1, 1, (3,), np.float32)
+    with pytest.raises(ValueError, match="PrevActionReward"):
+        RLModuleSpec(module_class=MemUPPolicyModule, observation_space=raw_obs,
+                     action_space=env.action_space,
+                     model_config=policy_model_config(memory_path=memory_file)).build()
+    with pytest.raises(FileNotFoundError):
+        build(memory_path=memory_file.with_name("missing.pt"))

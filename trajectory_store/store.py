@@ -1,0 +1,338 @@
+"""`TrajectoryStore`: complete episodes in Redis, inserted atomically, sampled uniformly.
+
+    store = TrajectoryStore.connect(url, "tmaze-1000", capacity_steps=2_000_000,
+                                    min_size_to_sample=64, samples_per_insert=4.0)
+    store.insert(episodes)           # collectors; waits while the learner is too far behind
+    batch = store.sample(64)         # learner; waits for min_size and for the rate limiter
+    store.stats().as_metrics()       # {"store/episodes": ..., "store/insert_rate_steps": ...}
+
+Semantics (Reverb-like): a table of whole episodes with FIFO eviction past `capacity_steps` /
+`capacity_episodes`, a uniform sampler (with replacement) and a SampleToInsertRatio rate
+limiter (`rate_limiter.py`). Each insert, eviction and quarantine is one Lua script call
+(`lua_scripts.py`), so readers in any process never see half of one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+import redis
+
+from trajectory_store.codec import EncodedEpisode, encode_episode
+from trajectory_store.config import StoreConfig, attach_table
+from trajectory_store.episode import DEFAULT_MAX_EPISODE_LENGTH, Episode, validate_episode
+from trajectory_store.errors import (
+    EpisodeNotFoundError,
+    InvalidEpisodeError,
+    RateLimitTimeout,
+    SampleTimeoutError,
+    StoreConfigError,
+)
+from trajectory_store.export import write_parquet
+from trajectory_store.lua_scripts import Scripts, StoreKeys
+from trajectory_store.quarantine import QuarantiningDecoder
+from trajectory_store.rate_limiter import Backoff, RateLimiter, deadline_after
+from trajectory_store.redis_client import DEFAULT_CONNECT_TIMEOUT_S, connect_redis, endpoint_of_client, redis_errors
+from trajectory_store.stats import StoreStats
+
+_CHUNK_BYTES = 4 << 20  # one insert script call carries at most this much (keeps Redis responsive)
+_CHUNK_EPISODES = 512
+_ID_CHARS = frozenset("0123456789abcdef")
+
+
+class TrajectoryStore:
+    """A named store of complete episodes on one Redis server (see the module docstring).
+
+    Args:
+        client: a redis-py client (binary replies); injectable so tests reach every path.
+        name: the store's name; stores with different names on one server never share data.
+        config: the store's settings; None attaches to an existing store with its own settings.
+        seed: seeds the sampler's uniform draws (reproducible sampling from a fixed store).
+    """
+
+    def __init__(
+        self, client: redis.Redis, name: str, config: StoreConfig | None = None, *, seed: int | None = None
+    ) -> None:
+        self._client = client
+        self._keys = StoreKeys(name)
+        self._endpoint = endpoint_of_client(client)
+        self._scripts = Scripts.register(client)
+        with redis_errors(self._endpoint):
+            config = attach_table(client, self._keys.config, config, where=f"store {name!r} on {self._endpoint}")
+        self._use(config)
+        self._rng = np.random.default_rng(seed)
+        self._owns_client = False
+
+    def _use(self, config: StoreConfig) -> None:
+        """Derives everything that depends on the settings, in one place."""
+        self.config = config
+        self._limiter = RateLimiter.from_config(config)
+        self._decoder = QuarantiningDecoder(self._scripts, self._keys, config.max_episode_length)
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        name: str,
+        *,
+        capacity_steps: int | None = None,
+        capacity_episodes: int | None = None,
+        min_size_to_sample: int = 1,
+        samples_per_insert: float | None = None,
+        rate_tolerance: float = 64.0,
+        compression: str | None = "lz4",
+        max_episode_length: int = DEFAULT_MAX_EPISODE_LENGTH,
+        sample_timeout_s: float = 60.0,
+        insert_timeout_s: float | None = None,
+        seed: int | None = None,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> TrajectoryStore:
+        """Connects to `url` and creates store `name`, or attaches to it (`capacity_steps=None`).
+
+        Attaching adopts the table settings the store was created with (`config.TABLE_FIELDS`);
+        compression and the timeouts apply to this client either way.
+        """
+        table = {
+            "capacity_steps": capacity_steps,
+            "capacity_episodes": capacity_episodes,
+            "min_size_to_sample": min_size_to_sample,
+            "samples_per_insert": samples_per_insert,
+            "rate_tolerance": rate_tolerance,
+            "max_episode_length": max_episode_length,
+        }
+        client_side = {
+            "compression": compression,
+            "sample_timeout_s": sample_timeout_s,
+            "insert_timeout_s": insert_timeout_s,
+        }
+        if capacity_steps is not None:
+            config = StoreConfig(**table, **client_side)  # type: ignore[arg-type]
+            return cls.from_config(url, name, config, seed=seed, connect_timeout_s=connect_timeout_s)
+        defaults = {f.name: f.default for f in dataclasses.fields(StoreConfig) if f.name in table}
+        changed = [k for k, v in table.items() if k != "capacity_steps" and v != defaults[k]]
+        if changed:
+            raise StoreConfigError(f"{changed} only take effect when creating a store: pass capacity_steps too")
+        store = cls.from_config(url, name, None, seed=seed, connect_timeout_s=connect_timeout_s)
+        store._use(dataclasses.replace(store.config, **client_side))  # type: ignore[arg-type]
+        return store
+
+    @classmethod
+    def from_config(
+        cls,
+        url: str,
+        name: str,
+        config: StoreConfig | None,
+        *,
+        seed: int | None = None,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> TrajectoryStore:
+        client = connect_redis(url, connect_timeout_s=connect_timeout_s)
+        try:
+            store = cls(client, name, config, seed=seed)
+        except BaseException:
+            client.close()
+            raise
+        store._owns_client = True
+        return store
+
+    @property
+    def name(self) -> str:
+        return self._keys.name
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def encode(self, episode: Episode) -> EncodedEpisode:
+        """Validates and encodes one episode for `insert` (thread-safe, touches no server)."""
+        ep = validate_episode(episode, max_length=self.config.max_episode_length)
+        self._check_fits(ep.length, ep.episode_id)
+        return EncodedEpisode(ep.episode_id, ep.length, encode_episode(ep, self.config.compression))
+
+    def insert(
+        self, episodes: Iterable[Episode | EncodedEpisode], *, timeout_s: float | None = None
+    ) -> list[str]:
+        """Writes whole episodes; returns their ids in order. Each is atomic with its evictions.
+
+        Every episode is validated before anything is sent: an invalid one raises
+        `InvalidEpisodeError` and nothing of the batch is written. Under back-pressure waits up
+        to `timeout_s` (None: `config.insert_timeout_s`; 0: do not wait), then raises
+        `RateLimitTimeout`, whose `inserted_ids` lists what was committed. Retrying an insert
+        is harmless: ids the store already holds are skipped.
+        """
+        items = [self._prepared(e) for e in episodes]
+        wait_s = self.config.insert_timeout_s if timeout_s is None else timeout_s
+        deadline, backoff, done = deadline_after(wait_s), Backoff(), 0
+        with redis_errors(self._endpoint):
+            while done < len(items):
+                chunk = self._next_chunk(items, done)
+                args = [self.config.capacity_steps, self.config.capacity_episodes or 0, *self._limiter.script_args()]
+                for item in chunk:
+                    args += [item.episode_id, item.length, item.blob]
+                handled, _evicted = self._scripts.insert(keys=self._keys.data, args=args)
+                done += int(handled)
+                if handled == len(chunk):
+                    backoff.reset()
+                    continue
+                if time.monotonic() >= deadline:
+                    raise RateLimitTimeout(
+                        f"insert into store {self.name!r} waited {wait_s} s for the sampler to catch up; "
+                        f"{done} of {len(items)} episodes written. {self._explain()}",
+                        [item.episode_id for item in items[:done]],
+                    )
+                backoff.sleep(deadline)
+        return [item.episode_id for item in items]
+
+    def can_insert(self) -> bool:
+        """Whether the rate limiter would take one more episode now (a hint: others may race)."""
+        with redis_errors(self._endpoint):
+            return bool(self._probe()[3])
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def sample(self, n: int, *, timeout_s: float | None = None) -> list[Episode]:
+        """`n` episodes drawn uniformly, with replacement, from those stored now.
+
+        Waits until `min_size_to_sample` episodes are stored and the rate limiter allows; after
+        `timeout_s` (None: `config.sample_timeout_s`) raises `SampleTimeoutError` saying why.
+        Undecodable blobs are quarantined and replaced by fresh draws.
+        """
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        wait_s = self.config.sample_timeout_s if timeout_s is None else timeout_s
+        deadline, backoff = deadline_after(wait_s), Backoff()
+        out: list[Episode] = []
+        limiter_args = self._limiter.script_args()
+        with redis_errors(self._endpoint):
+            while len(out) < n:
+                draws = self._rng.random(n - len(out)).tolist()
+                reply = self._scripts.sample(keys=self._keys.data, args=[*limiter_args, *draws])
+                drawn = int(reply[1])
+                out += self._decoder.decode(list(zip(reply[2::2], reply[3::2])), refund_per_draw=1)
+                if drawn:
+                    backoff.reset()
+                    continue
+                if time.monotonic() >= deadline:
+                    raise SampleTimeoutError(
+                        f"sample({n}) from store {self.name!r} on {self._endpoint} waited {wait_s} s and got "
+                        f"{len(out)}: {self._explain()}. Are collectors inserting into this store?",
+                        out,
+                    )
+                backoff.sleep(deadline)
+        return out
+
+    def get(self, ids: Sequence[str]) -> list[Episode]:
+        """The episodes with these ids, in that order; `EpisodeNotFoundError` names any missing."""
+        ids = list(ids)
+        if not ids:
+            return []
+        with redis_errors(self._endpoint):
+            blobs = self._client.hmget(self._keys.data[1], ids)
+            stored = [(i.encode(), b) for i, b in zip(ids, blobs) if b is not None]
+            found = {ep.episode_id: ep for ep in self._decoder.decode(stored)}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise EpisodeNotFoundError(
+                f"store {self.name!r} holds no episode {missing[:5]} ({len(missing)} missing): "
+                "evicted, quarantined or never inserted"
+            )
+        return [found[i] for i in ids]
+
+    def iterate(self, batch_size: int = 64) -> Iterator[Episode]:
+        """Every stored episode, oldest first; safe while others insert and evict."""
+        after = b"0"
+        while True:
+            with redis_errors(self._endpoint):
+                reply = self._scripts.page(keys=self._keys.data, args=[after, batch_size])
+            if not reply:
+                return
+            yield from self._decoder.decode(list(zip(reply[0::3], reply[2::3])))
+            after = reply[-2]
+
+    def export_parquet(self, path: str | os.PathLike[str]) -> int:
+        """Writes every stored episode to a Parquet file, one row per step; returns the count."""
+        return write_parquet(self.iterate(), path)
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        with redis_errors(self._endpoint):
+            pipe = self._client.pipeline(transaction=True)
+            pipe.hgetall(self._keys.data[3])
+            pipe.hgetall(self._keys.data[4])
+            pipe.time()
+            counters, rate, (now_s, _us) = pipe.execute()
+        return StoreStats.from_redis(counters, rate, int(now_s))
+
+    def quarantined(self) -> dict[str, str]:
+        """Quarantined episode ids and why each failed to decode."""
+        with redis_errors(self._endpoint):
+            reasons = self._client.hgetall(self._keys.data[6])
+        return {k.decode(): v.decode(errors="replace") for k, v in reasons.items()}
+
+    def clear(self) -> None:
+        """Removes every episode, counter and quarantined blob; the store's settings stay."""
+        with redis_errors(self._endpoint):
+            self._client.unlink(*self._keys.data)
+
+    def delete(self) -> None:
+        """Removes the store entirely, settings included."""
+        with redis_errors(self._endpoint):
+            self._client.unlink(*self._keys.data, self._keys.config)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> TrajectoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"TrajectoryStore(name={self.name!r}, endpoint={self._endpoint!r})"
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _prepared(self, item: Episode | EncodedEpisode) -> EncodedEpisode:
+        if isinstance(item, Episode):
+            return self.encode(item)
+        if not isinstance(item, EncodedEpisode):
+            raise InvalidEpisodeError(f"insert takes Episode or EncodedEpisode, got {type(item).__name__}")
+        if not (len(item.episode_id) == 32 and set(item.episode_id) <= _ID_CHARS):
+            raise InvalidEpisodeError(f"EncodedEpisode.episode_id must be 32 hex digits, got {item.episode_id!r:.50}")
+        if not isinstance(item.blob, bytes) or not isinstance(item.length, int) or item.length < 1:
+            raise InvalidEpisodeError("EncodedEpisode needs bytes and a positive length: build it with store.encode")
+        if item.length > self.config.max_episode_length:
+            raise InvalidEpisodeError(
+                f"episode {item.episode_id} has {item.length} steps, more than "
+                f"max_episode_length={self.config.max_episode_length}; raise max_episode_length"
+            )
+        self._check_fits(item.length, item.episode_id)
+        return item
+
+    def _check_fits(self, length: int, episode_id: str) -> None:
+        if length > self.config.capacity_steps:
+            raise InvalidEpisodeError(
+                f"episode {episode_id} has {length} steps but the store holds at most "
+                f"capacity_steps={self.config.capacity_steps}; raise capacity_steps"
+            )
+
+    @staticmethod
+    def _next_chunk(items: list[EncodedEpisode], start: int) -> list[EncodedEpisode]:
+        end, size = start, 0
+        while end < len(items) and end - start < _CHUNK_EPISODES and (size < _CHUNK_BYTES or end == start):
+            size += len(items[end].blob)
+            end += 1
+        return items[start:end]
+
+    def _probe(self) -> list[int]:
+        return [int(x) for x in self._scripts.probe(keys=self._keys.data, args=self._limiter.script_args())]
+
+    def _explain(self) -> str:
+        size, inserted, sampled, _, _ = self._probe()
+        return self._limiter.explain(size, inserted, sampled)
+

@@ -90,8 +90,10 @@ class EpisodeCollector:
         self._started = time.perf_counter()
 
     def run(self, max_episodes: int | None = None) -> dict[str, Any]:
-        """Collects until `stop()` or until `max_episodes` are flushed; returns `summary()`."""
-        self._stop.clear()
+        """Collects until `stop()` or until `max_episodes` are flushed; returns `summary()`.
+
+        A `stop()` that arrives before `run` starts still counts: the flag is never cleared.
+        """
         env = envs.NoisyTMazeVectorEnv(self.config.num_envs, **self.tmaze.env_kwargs())
         rng = np.random.default_rng(self.seed)
         recorder = EpisodeRecorder(env.num_envs, envs.OBS_DIM, self.tmaze.max_episode_steps)

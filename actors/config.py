@@ -11,7 +11,7 @@ class CollectorConfig:
 
     num_collectors: int = 2
     """EpisodeCollector actors started by the fleet (spread over the cluster's nodes)."""
-    num_envs: int = 64
+    num_envs: int = 256
     """Mazes stepped together by each collector's vector env."""
     num_episodes: int = 4000
     """Episodes the fleet collects before pretraining starts (the quota)."""

@@ -24,7 +24,7 @@ class CollectorFleet:
     """Handles of running collectors and their `run` calls.
 
         fleet = CollectorFleet.start(tmaze, collect, store_url, store_name, store_config)
-        fleet.wait_for_episodes(store, 4000)
+        fleet.wait_for_episodes(store, 4000)   # or pass num_episodes=4000 to start
         summaries = fleet.stop()
     """
 
@@ -41,7 +41,13 @@ class CollectorFleet:
         store_name: str,
         store_config: StoreConfig,
         base_seed: int = 0,
+        num_episodes: int | None = None,
     ) -> "CollectorFleet":
+        """Starts the actors; with `num_episodes`, each collects its share of them and returns
+        (a collector Ray restarts after a crash collects its share again), else until stopped."""
+        share = None
+        if num_episodes is not None:
+            share = -(-num_episodes // collect.num_collectors)  # ceil: the shares cover the quota
         actors = [
             RemoteCollector.options(
                 name=f"collector-{i}",
@@ -58,7 +64,7 @@ class CollectorFleet:
             )
             for i in range(collect.num_collectors)
         ]
-        return cls(actors, [actor.run.remote() for actor in actors])
+        return cls(actors, [actor.run.remote(share) for actor in actors])
 
     def wait_for_episodes(
         self,
@@ -77,7 +83,14 @@ class CollectorFleet:
                 on_progress(min(done, num_episodes))
             if done >= num_episodes:
                 return done
-            self._raise_if_all_runs_failed()
+            if self._all_runs_returned():
+                ray.get(self._runs)  # raises the collectors' error, if one failed
+                if store.stats().inserted - start < num_episodes:
+                    raise RuntimeError(
+                        f"every collector returned after {done} of {num_episodes} episodes "
+                        "(another client stopped them?)"
+                    )
+                continue
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(
                     f"collectors inserted {done} of {num_episodes} episodes in {timeout_s:.0f} s; "
@@ -102,11 +115,9 @@ class CollectorFleet:
             ray.kill(actor, no_restart=True)
         return summaries
 
-    def _raise_if_all_runs_failed(self) -> None:
+    def _all_runs_returned(self) -> bool:
         ready, _ = ray.wait(self._runs, num_returns=len(self._runs), timeout=0)
-        if len(ready) == len(self._runs):
-            ray.get(ready)  # raises the collectors' error
-            raise RuntimeError("every collector stopped before the quota was met")
+        return len(ready) == len(self._runs)
 
 
 def collect_episodes(
@@ -123,7 +134,8 @@ def collect_episodes(
 ) -> list[dict[str, Any]]:
     """Runs a fleet until the store has `num_episodes` more episodes; returns summaries."""
     store = TrajectoryStore.from_config(store_url, store_name, store_config)
-    fleet = CollectorFleet.start(tmaze, collect, store_url, store_name, store_config, base_seed)
+    fleet = CollectorFleet.start(tmaze, collect, store_url, store_name, store_config, base_seed,
+                                 num_episodes=num_episodes)
     try:
         fleet.wait_for_episodes(store, num_episodes, timeout_s=timeout_s, on_progress=on_progress)
     finally:

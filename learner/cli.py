@@ -18,6 +18,8 @@ log = logging.getLogger("memup")
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="preset YAML, e.g. configs/smoke.yaml")
     parser.add_argument("--run-dir", type=Path, help="run directory (default runs/<name>-<time>)")
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="start the local Ray without its dashboard (faster start)")
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -27,7 +29,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     run = RunDir.create(args.run_dir or RunDir.default_root(config.name))
     save_config(config, run.config)
-    with redis_for_run(run.redis) as url, ray_for_run():
+    with redis_for_run(run.redis) as url, ray_for_run(dashboard=not args.no_dashboard):
         stats = ensure_episodes(config, run, url)
     print(json.dumps({f"store/{k}": v for k, v in dataclasses.asdict(stats).items()}, indent=2))
     return 0

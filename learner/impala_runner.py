@@ -72,7 +72,9 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
     gpus = impala.gpus_per_learner(cluster_gpus)
     return (
         IMPALAConfig()
-        .environment(env=register_rllib_env(), env_config=tmaze.env_kwargs())
+        # Discrete actions need no unsquashing; RLlib's default would still walk every action.
+        .environment(env=register_rllib_env(), env_config=tmaze.env_kwargs(),
+                     normalize_actions=False)
         .env_runners(
             num_env_runners=impala.num_env_runners,
             num_envs_per_env_runner=impala.num_envs_per_env_runner,

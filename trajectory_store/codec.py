@@ -54,12 +54,17 @@ def encode_episode(ep: Episode, compression: Compression = None) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def decode_episode(data: bytes | bytearray | memoryview, *, max_length: int = DEFAULT_MAX_EPISODE_LENGTH) -> Episode:
-    """Parses and validates one encoded episode; raises `InvalidEpisodeError` on any defect."""
+def decode_episode(
+    data: bytes | bytearray | memoryview, *, max_length: int = DEFAULT_MAX_EPISODE_LENGTH
+) -> Episode:
+    """Parses and validates one encoded episode; raises `InvalidEpisodeError` on any defect.
+
+    The episode's arrays are zero-copy views of `data` (copied first unless it is immutable bytes).
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidEpisodeError(f"an encoded episode is bytes, got {type(data).__name__}")
     try:
-        return _decode(pa.py_buffer(data), max_length)
+        return _decode(pa.py_buffer(data if isinstance(data, bytes) else bytes(data)), max_length)
     except InvalidEpisodeError:
         raise
     except Exception as exc:  # hostile input must never escape as another type
@@ -81,7 +86,7 @@ def _decode(buf: pa.Buffer, max_length: int) -> Episode:
         raise InvalidEpisodeError(f"episode declares {length} steps, more than max_length={max_length}")
     batch = _read_single_batch(reader)
     if batch.num_rows != length:
-        raise InvalidEpisodeError(f"metadata says length {length} but the record batch has {batch.num_rows} rows")
+        raise InvalidEpisodeError(f"metadata says length {length}, the record batch has {batch.num_rows} rows")
     try:
         batch.validate(full=True)
     except pa.ArrowException as exc:

@@ -61,8 +61,8 @@ class StoreConfig:
             )
         if self.capacity_steps < self.min_size_to_sample:
             raise StoreConfigError(
-                f"capacity_steps={self.capacity_steps} cannot hold min_size_to_sample={self.min_size_to_sample} "
-                "episodes; raise capacity_steps"
+                f"capacity_steps={self.capacity_steps} cannot hold min_size_to_sample="
+                f"{self.min_size_to_sample} episodes; raise capacity_steps"
             )
         if self.compression not in COMPRESSIONS:
             raise StoreConfigError(f"compression must be one of {COMPRESSIONS}, got {self.compression!r}")
@@ -114,7 +114,9 @@ def attach_table(client: redis.Redis, key: str, config: StoreConfig | None, *, w
         client.set(key, json.dumps(config.table_settings()), nx=True)
     raw = client.get(key)
     if raw is None:
-        raise StoreConfigError(f"{where} does not exist; pass capacity_steps (and the table settings) to create it")
+        raise StoreConfigError(
+            f"{where} does not exist; pass capacity_steps (and the other table settings) to create it"
+        )
     stored = json.loads(raw)
     if config is None:
         return StoreConfig(**stored)

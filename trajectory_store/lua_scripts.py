@@ -109,7 +109,8 @@ for i = 7, #ARGV, 3 do
   done = done + 1
 end
 if new_eps > 0 then
-  redis.call('HSET', counters, 'seq', seq, 'episodes', eps, 'steps', steps, 'bytes', nbytes, 'inserted', inserted)
+  redis.call('HSET', counters, 'seq', seq, 'episodes', eps, 'steps', steps, 'bytes', nbytes,
+             'inserted', inserted)
   redis.call('HINCRBY', counters, 'inserted_steps', new_steps)
   redis.call('HINCRBY', counters, 'evicted', evicted)
   local now = tonumber(redis.call('TIME')[1])
@@ -164,9 +165,10 @@ if refund > 0 then redis.call('HINCRBY', counters, 'sampled', -refund) end
 return removed
 """
 
-# ARGV: after (sequence number, exclusive), count. Returns {id, seq, blob, ...} in FIFO order.
+# ARGV: after (exclusive), until (inclusive) sequence numbers, count.
+# Returns {id, seq, blob, ...} in FIFO order.
 PAGE = _PRELUDE + """
-local r = redis.call('ZRANGEBYSCORE', index, '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local r = redis.call('ZRANGEBYSCORE', index, '(' .. ARGV[1], ARGV[2], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
 local out = {}
 for i = 1, #r, 2 do
   out[#out + 1] = r[i]

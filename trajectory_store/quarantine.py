@@ -12,6 +12,7 @@ from trajectory_store.errors import InvalidEpisodeError
 from trajectory_store.lua_scripts import Scripts, StoreKeys
 
 logger = logging.getLogger(__name__)
+_MAX_REASON_CHARS = 1000
 
 
 class QuarantiningDecoder:
@@ -49,6 +50,7 @@ class QuarantiningDecoder:
         return out
 
     def quarantine(self, raw_id: bytes, reason: str, *, refund: int = 0) -> None:
+        reason = reason[:_MAX_REASON_CHARS]
         self._scripts.quarantine(keys=self._keys.data, args=[raw_id, reason, refund])
         logger.warning(
             "store %r: quarantined episode %s: %s", self._keys.name, raw_id.decode(errors="replace"), reason

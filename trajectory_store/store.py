@@ -22,27 +22,24 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 import redis
 
-from trajectory_store.codec import EncodedEpisode, encode_episode
+from trajectory_store.batching import encode_for_store, next_chunk, prepare
+from trajectory_store.codec import Compression, EncodedEpisode
 from trajectory_store.config import StoreConfig, attach_table
-from trajectory_store.episode import DEFAULT_MAX_EPISODE_LENGTH, Episode, validate_episode
-from trajectory_store.errors import (
-    EpisodeNotFoundError,
-    InvalidEpisodeError,
-    RateLimitTimeout,
-    SampleTimeoutError,
-    StoreConfigError,
-)
+from trajectory_store.episode import DEFAULT_MAX_EPISODE_LENGTH, Episode
+from trajectory_store.errors import EpisodeNotFoundError, RateLimitTimeout, SampleTimeoutError, StoreConfigError
 from trajectory_store.export import write_parquet
 from trajectory_store.lua_scripts import Scripts, StoreKeys
 from trajectory_store.quarantine import QuarantiningDecoder
 from trajectory_store.rate_limiter import Backoff, RateLimiter, deadline_after
-from trajectory_store.redis_client import DEFAULT_CONNECT_TIMEOUT_S, connect_redis, endpoint_of_client, redis_errors
+from trajectory_store.redis_client import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    connect_redis,
+    endpoint_of_client,
+    redis_errors,
+)
 from trajectory_store.stats import StoreStats
 
-_CHUNK_BYTES = 4 << 20  # one insert script call carries at most this much (keeps Redis responsive)
-_CHUNK_EPISODES = 512
-_ID_CHARS = frozenset("0123456789abcdef")
-
+_MAX_DRAWS_PER_CALL = 256  # keeps each sample script call short, so Redis stays responsive
 
 class TrajectoryStore:
     """A named store of complete episodes on one Redis server (see the module docstring).
@@ -61,8 +58,9 @@ class TrajectoryStore:
         self._keys = StoreKeys(name)
         self._endpoint = endpoint_of_client(client)
         self._scripts = Scripts.register(client)
+        where = f"store {name!r} on {self._endpoint}"
         with redis_errors(self._endpoint):
-            config = attach_table(client, self._keys.config, config, where=f"store {name!r} on {self._endpoint}")
+            config = attach_table(client, self._keys.config, config, where=where)
         self._use(config)
         self._rng = np.random.default_rng(seed)
         self._owns_client = False
@@ -84,7 +82,7 @@ class TrajectoryStore:
         min_size_to_sample: int = 1,
         samples_per_insert: float | None = None,
         rate_tolerance: float = 64.0,
-        compression: str | None = "lz4",
+        compression: Compression = "lz4",
         max_episode_length: int = DEFAULT_MAX_EPISODE_LENGTH,
         sample_timeout_s: float = 60.0,
         insert_timeout_s: float | None = None,
@@ -147,9 +145,7 @@ class TrajectoryStore:
 
     def encode(self, episode: Episode) -> EncodedEpisode:
         """Validates and encodes one episode for `insert` (thread-safe, touches no server)."""
-        ep = validate_episode(episode, max_length=self.config.max_episode_length)
-        self._check_fits(ep.length, ep.episode_id)
-        return EncodedEpisode(ep.episode_id, ep.length, encode_episode(ep, self.config.compression))
+        return encode_for_store(episode, self.config)
 
     def insert(
         self, episodes: Iterable[Episode | EncodedEpisode], *, timeout_s: float | None = None
@@ -162,13 +158,14 @@ class TrajectoryStore:
         `RateLimitTimeout`, whose `inserted_ids` lists what was committed. Retrying an insert
         is harmless: ids the store already holds are skipped.
         """
-        items = [self._prepared(e) for e in episodes]
+        items = [prepare(e, self.config) for e in episodes]
         wait_s = self.config.insert_timeout_s if timeout_s is None else timeout_s
         deadline, backoff, done = deadline_after(wait_s), Backoff(), 0
+        head = [self.config.capacity_steps, self.config.capacity_episodes or 0, *self._limiter.script_args()]
         with redis_errors(self._endpoint):
             while done < len(items):
-                chunk = self._next_chunk(items, done)
-                args = [self.config.capacity_steps, self.config.capacity_episodes or 0, *self._limiter.script_args()]
+                chunk = next_chunk(items, done)
+                args = list(head)
                 for item in chunk:
                     args += [item.episode_id, item.length, item.blob]
                 handled, _evicted = self._scripts.insert(keys=self._keys.data, args=args)
@@ -207,7 +204,7 @@ class TrajectoryStore:
         limiter_args = self._limiter.script_args()
         with redis_errors(self._endpoint):
             while len(out) < n:
-                draws = self._rng.random(n - len(out)).tolist()
+                draws = self._rng.random(min(n - len(out), _MAX_DRAWS_PER_CALL)).tolist()
                 reply = self._scripts.sample(keys=self._keys.data, args=[*limiter_args, *draws])
                 drawn = int(reply[1])
                 out += self._decoder.decode(list(zip(reply[2::2], reply[3::2])), refund_per_draw=1)
@@ -241,11 +238,14 @@ class TrajectoryStore:
         return [found[i] for i in ids]
 
     def iterate(self, batch_size: int = 64) -> Iterator[Episode]:
-        """Every stored episode, oldest first; safe while others insert and evict."""
+        """Every episode stored when iteration starts, oldest first, except those evicted before
+        their page is read; safe while others insert and evict (it does not chase new inserts)."""
+        with redis_errors(self._endpoint):
+            until = self._client.hget(self._keys.data[3], "seq") or b"0"
         after = b"0"
         while True:
             with redis_errors(self._endpoint):
-                reply = self._scripts.page(keys=self._keys.data, args=[after, batch_size])
+                reply = self._scripts.page(keys=self._keys.data, args=[after, until, batch_size])
             if not reply:
                 return
             yield from self._decoder.decode(list(zip(reply[0::3], reply[2::3])))
@@ -296,38 +296,6 @@ class TrajectoryStore:
         return f"TrajectoryStore(name={self.name!r}, endpoint={self._endpoint!r})"
 
     # -- internals -------------------------------------------------------------------------
-
-    def _prepared(self, item: Episode | EncodedEpisode) -> EncodedEpisode:
-        if isinstance(item, Episode):
-            return self.encode(item)
-        if not isinstance(item, EncodedEpisode):
-            raise InvalidEpisodeError(f"insert takes Episode or EncodedEpisode, got {type(item).__name__}")
-        if not (len(item.episode_id) == 32 and set(item.episode_id) <= _ID_CHARS):
-            raise InvalidEpisodeError(f"EncodedEpisode.episode_id must be 32 hex digits, got {item.episode_id!r:.50}")
-        if not isinstance(item.blob, bytes) or not isinstance(item.length, int) or item.length < 1:
-            raise InvalidEpisodeError("EncodedEpisode needs bytes and a positive length: build it with store.encode")
-        if item.length > self.config.max_episode_length:
-            raise InvalidEpisodeError(
-                f"episode {item.episode_id} has {item.length} steps, more than "
-                f"max_episode_length={self.config.max_episode_length}; raise max_episode_length"
-            )
-        self._check_fits(item.length, item.episode_id)
-        return item
-
-    def _check_fits(self, length: int, episode_id: str) -> None:
-        if length > self.config.capacity_steps:
-            raise InvalidEpisodeError(
-                f"episode {episode_id} has {length} steps but the store holds at most "
-                f"capacity_steps={self.config.capacity_steps}; raise capacity_steps"
-            )
-
-    @staticmethod
-    def _next_chunk(items: list[EncodedEpisode], start: int) -> list[EncodedEpisode]:
-        end, size = start, 0
-        while end < len(items) and end - start < _CHUNK_EPISODES and (size < _CHUNK_BYTES or end == start):
-            size += len(items[end].blob)
-            end += 1
-        return items[start:end]
 
     def _probe(self) -> list[int]:
         return [int(x) for x in self._scripts.probe(keys=self._keys.data, args=self._limiter.script_args())]

@@ -49,7 +49,8 @@ def test_concurrent_readers_never_see_a_partial_episode(make_store) -> None:
                 failures.append(f"torn state: index {indexed}, blobs {blobs}, steps {steps}, {counters}")
             checks["snapshots"] += 1
 
-    threads = [threading.Thread(target=f, daemon=True) for f in (writer, sampler, sampler, iterator, snapshotter)]
+    workers = (writer, sampler, sampler, iterator, snapshotter)
+    threads = [threading.Thread(target=f, daemon=True) for f in workers]
     for thread in threads:
         thread.start()
     time.sleep(1.5)

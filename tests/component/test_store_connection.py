@@ -45,7 +45,8 @@ def test_a_server_that_accepts_but_never_answers_fails_within_10_s() -> None:
 
 def test_wrong_password_is_a_clear_auth_error(redis_server) -> None:
     url = redis_server.url.replace(redis_server.password_file.read_text().strip(), _PASSWORD)
-    with pytest.raises(StoreAuthError, match=f"{redis_server.host}:{redis_server.port} refused the credentials") as info:
+    endpoint = f"{redis_server.host}:{redis_server.port}"
+    with pytest.raises(StoreAuthError, match=f"{endpoint} refused the credentials") as info:
         TrajectoryStore.connect(url, "x", capacity_steps=10)
     assert _PASSWORD not in str(info.value)
     assert redis_server.password_file.read_text().strip() not in str(info.value)

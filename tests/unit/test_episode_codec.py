@@ -92,7 +92,7 @@ def test_valid_hand_built_stream_decodes(episode: Episode) -> None:
         (lambda c: c.update(action=pa.array(np.zeros(40, np.int64))), "must hold int32"),
         (lambda c: c.update(reward=pa.array(np.zeros(40, np.float64))), "must hold float"),
         (lambda c: c.update(obs=pa.array(np.zeros(40, np.float32))), "fixed_size_list"),
-        (lambda c: c.update(obs=pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(80, np.float64)), 2)), "obs"),
+        (lambda c: c.update(obs=pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(80)), 2)), "obs"),
         (lambda c: c.update(action=pa.array([None] * 40, pa.int32())), "null"),
     ],
 )

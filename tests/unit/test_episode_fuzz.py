@@ -123,7 +123,8 @@ def test_single_metadata_value_mutations(episode: Episode, key: str, value: byte
         pa.array(episode.reward),
     ]
     metadata = {**meta_to_arrow(episode.meta), key.encode(): value}
-    batch = pa.RecordBatch.from_arrays(columns, names=["obs", "action", "reward"]).replace_schema_metadata(metadata)
+    batch = pa.RecordBatch.from_arrays(columns, names=["obs", "action", "reward"])
+    batch = batch.replace_schema_metadata(metadata)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)

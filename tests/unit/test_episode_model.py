@@ -131,7 +131,8 @@ def test_empty_episode_and_bad_actions_are_rejected() -> None:
 
 def test_validate_episode_rechecks_values_written_through_the_callers_buffer() -> None:
     reward = np.zeros(4, np.float32)
-    ep = Episode(np.zeros((4, 1), np.float32), np.zeros(4, np.int32), reward, dict(_episode(4).meta, **{"return": 0.0}))
+    meta = {**_episode(4).meta, "return": 0.0}
+    ep = Episode(np.zeros((4, 1), np.float32), np.zeros(4, np.int32), reward, meta)
     assert validate_episode(ep) is ep
     reward[1] = np.nan  # the Episode holds a read-only view; the caller's array is still writable
     with pytest.raises(InvalidEpisodeError, match="reward"):

@@ -54,7 +54,8 @@ def test_config_errors_are_value_errors() -> None:
 
 
 def test_rate_limiter_bounds_follow_reverb() -> None:
-    limiter = RateLimiter.from_config(StoreConfig(100, min_size_to_sample=10, samples_per_insert=4, rate_tolerance=8))
+    config = StoreConfig(100, min_size_to_sample=10, samples_per_insert=4, rate_tolerance=8)
+    limiter = RateLimiter.from_config(config)
     assert (limiter.min_diff, limiter.max_diff) == (32.0, 48.0)
     assert limiter.script_args() == [10, 4.0, 32.0, 48.0]
     assert "must stay within [32, 48]" in limiter.explain(size=12, inserted=12, sampled=20)

@@ -1,0 +1,59 @@
+"""ImpalaConfig: defaults are valid, bad settings fail before any work with a helpful message."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from envs import TMazeConfig
+from learner.config_io import ConfigError, build
+from learner.impala_config import ImpalaConfig
+from learner.impala_runner import build_impala_config, module_settings
+
+
+def test_defaults_are_valid_and_round_trip_through_a_mapping() -> None:
+    config = ImpalaConfig()
+    assert config.eval_episodes >= 200 and config.freeze_memory
+    assert build(ImpalaConfig, dataclasses.asdict(config)) == config
+    assert build(ImpalaConfig, {"head_hiddens": [32, 32], "lr": "3e-4"}).head_hiddens == (32, 32)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"eval_episodes": 100}, "eval_episodes must be >= 200"),
+        ({"lr": 0.0}, "lr must be a number in"),
+        ({"train_batch_size_per_learner": 1000}, "multiple of num_envs_per_env_runner"),
+        ({"minibatch_size": 1000}, "minibatch_size"),
+        ({"num_gpus_per_learner": "many"}, 'num_gpus_per_learner must be "auto"'),
+        ({"freeze_memory": "yes"}, "freeze_memory must be true or false"),
+        ({"head_hiddens": (0,)}, "head_hiddens"),
+        ({"target_success": 1.5}, "target_success"),
+    ],
+)
+def test_bad_settings_name_the_field(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ImpalaConfig(**settings)
+    with pytest.raises(ConfigError, match=message):
+        build(ImpalaConfig, settings)
+
+
+def test_gpu_learner_only_when_the_cluster_has_a_gpu() -> None:
+    assert ImpalaConfig().gpus_per_learner(cluster_gpus=0) == 0
+    assert ImpalaConfig().gpus_per_learner(cluster_gpus=2) == 1
+    assert ImpalaConfig(num_gpus_per_learner=0).gpus_per_learner(cluster_gpus=2) == 0
+
+
+def test_rllib_config_carries_the_preset(tmp_path) -> None:
+    impala = ImpalaConfig(lr=2e-3, entropy_coeff=0.01, vf_loss_coeff=0.1, gamma=0.95,
+                          grad_clip=5.0, max_seq_len=20)
+    model_config = module_settings(impala, memory_path=None, baseline=True)
+    config = build_impala_config(TMazeConfig(50), impala, model_config, cluster_gpus=1)
+    assert (config.lr, config.entropy_coeff, config.vf_loss_coeff, config.gamma,
+            config.grad_clip) == (2e-3, 0.01, 0.1, 0.95, 5.0)
+    assert config.num_envs_per_env_runner == impala.num_envs_per_env_runner
+    assert config.gym_env_vectorize_mode == "vector_entry_point"
+    assert (config.num_learners, config.num_gpus_per_learner) == (1, 1.0)
+    assert config.env_config == TMazeConfig(50).env_kwargs()
+    assert config.rl_module_spec.model_config["max_seq_len"] == 20

@@ -29,13 +29,13 @@ from ray.rllib.utils.metrics import (
     LEARNER_RESULTS,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
 )
-from ray.util.metrics import Gauge
 from tqdm import tqdm
 
 from envs import TMazeConfig
 from learner.impala_config import ImpalaConfig
 from learner.impala_env import make_tmaze_env, register_rllib_env
 from learner.impala_learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
+from learner.metrics import RayGaugeExporter
 from learner.policy_eval import GreedyResult, greedy_evaluate
 from memup_module.memory_io import load_memory
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
@@ -43,7 +43,8 @@ from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 log = logging.getLogger(__name__)
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
-"""`on_metrics(env_steps, {"impala/...": value})`, called once per evaluation round."""
+"""`on_metrics(env_steps, {"impala/...": value})`, called once per evaluation round, e.g.
+`MetricsWriter(run.metrics).write`."""
 
 _LEARNER_KEYS = {"mean_pi_loss": "pi_loss", "mean_vf_loss": "vf_loss", "entropy": "entropy"}
 
@@ -101,7 +102,10 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
         )
         .rl_module(rl_module_spec=RLModuleSpec(module_class=MemUPPolicyModule,
                                                model_config=model_config))
+        # With remote EnvRunners a training_step may find no samples ready: one iteration
+        # (one evaluation period) lasts at least one train batch of env steps.
         .reporting(min_time_s_per_iteration=impala.min_time_s_per_iteration,
+                   min_sample_timesteps_per_iteration=impala.train_batch_size_per_learner,
                    metrics_num_episodes_for_smoothing=1)
         .debugging(seed=impala.seed, log_level="WARN")
     )
@@ -123,9 +127,11 @@ def train_policy(
     model_config = module_settings(impala, memory_path=memory_path, baseline=baseline)
     name = "baseline" if baseline else "policy"
     target = Path(out_dir) / ("baseline_policy" if baseline else "policy")
+    start = time.perf_counter()
     with _ray_session():
         gpus = float(ray.cluster_resources().get("GPU", 0.0))
         algo = build_impala_config(tmaze, impala, model_config, cluster_gpus=gpus).build_algo()
+        setup_s = time.perf_counter() - start
         try:
             module = _local_module(tmaze, model_config)
             result = _train_loop(algo, module, tmaze, impala, name, on_metrics, progress)
@@ -133,12 +139,12 @@ def train_policy(
             algo.stop()
     module.save_to_path(target)
     log.info("%s: saved to %s (%s)", name, target, result)
-    return {**result, "path": str(target)}
+    return {**result, "setup_s": setup_s, "path": str(target)}
 
 
 def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaConfig,
                 name: str, on_metrics: MetricsCallback | None, progress: bool) -> dict[str, Any]:
-    gauges = _Gauges(name)
+    gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
     env_steps, iterations, evaluation = 0, 0, None
     bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
@@ -157,17 +163,16 @@ def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaC
         wall_s = time.perf_counter() - start
         metrics = {
             **evaluation.as_metrics(),
-            "impala/success_rate": evaluation.success_rate,
-            "impala/mean_return": evaluation.mean_return,
             "impala/env_steps": float(env_steps),
             "impala/iterations": float(iterations),
             "impala/wall_s": wall_s,
             "impala/env_steps_per_s": env_steps / wall_s,
             **_learner_metrics(result),
         }
-        gauges.set(metrics)
+        metrics = _keys_for(name, metrics)
+        gauges.export(metrics)
         if on_metrics is not None:
-            on_metrics(env_steps, _keys_for(name, metrics))
+            on_metrics(env_steps, metrics)
         bar.set_postfix(success=f"{evaluation.success_rate:.3f}")
         if evaluation.success_rate >= impala.target_success or out_of_budget:
             break
@@ -207,22 +212,6 @@ def _local_module(tmaze: TMazeConfig, model_config: dict) -> RLModule:
     env = make_tmaze_env(tmaze.env_kwargs())
     return RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
                         action_space=env.action_space, model_config=model_config).build()
-
-
-class _Gauges:
-    """`memup_impala_*` gauges for the Ray dashboard, tagged with the run kind."""
-
-    _NAMES = ("success_rate", "mean_return", "env_steps", "env_steps_per_s")
-
-    def __init__(self, kind: str) -> None:
-        self._gauges = {n: Gauge(f"memup_impala_{n}", description=f"IMPALA {n}", tag_keys=("kind",))
-                        for n in self._NAMES}
-        for gauge in self._gauges.values():
-            gauge.set_default_tags({"kind": kind})
-
-    def set(self, metrics: dict[str, float]) -> None:
-        for n, gauge in self._gauges.items():
-            gauge.set(metrics[f"impala/{n}"])
 
 
 @contextlib.contextmanager

@@ -30,8 +30,11 @@ class GreedyResult:
     env_steps: int
     """Decision steps of all evaluated episodes together."""
 
-    def as_metrics(self, prefix: str = "impala/eval_") -> dict[str, float]:
-        return {f"{prefix}{k}": float(v) for k, v in dataclasses.asdict(self).items()}
+    def as_metrics(self) -> dict[str, float]:
+        """`impala/success_rate`, `impala/mean_return`, `impala/eval_episodes`, ..."""
+        return {"impala/success_rate": self.success_rate, "impala/mean_return": self.mean_return,
+                "impala/eval_episodes": float(self.episodes),
+                "impala/eval_env_steps": float(self.env_steps)}
 
 
 def held_out_seeds(seed: int, episodes: int) -> np.ndarray:

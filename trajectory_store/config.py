@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -117,11 +117,15 @@ def attach_table(client: redis.Redis, key: str, config: StoreConfig | None, *, w
         raise StoreConfigError(
             f"{where} does not exist; pass capacity_steps (and the other table settings) to create it"
         )
-    stored = json.loads(raw)
+    try:
+        stored = json.loads(raw)
+        recorded = StoreConfig(**{k: v for k, v in stored.items() if k in TABLE_FIELDS})
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise StoreConfigError(f"{where} has unreadable settings ({exc}); delete() the store") from None
     if config is None:
-        return StoreConfig(**stored)
-    wanted = config.table_settings()
-    diffs = [f"{k}={stored.get(k)!r} (you passed {v!r})" for k, v in wanted.items() if stored.get(k) != v]
+        return recorded
+    have, wanted = recorded.table_settings(), config.table_settings()
+    diffs = [f"{k}={have[k]!r} (you passed {v!r})" for k, v in wanted.items() if have[k] != v]
     if diffs:
         raise StoreConfigError(
             f"{where} was created with {', '.join(diffs)}; pass the same {', '.join(TABLE_FIELDS)}, "

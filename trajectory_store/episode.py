@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from trajectory_store.errors import InvalidEpisodeError
-from trajectory_store.schema import DTYPES, MAX_OBS_DIM, META_FIELDS, SCHEMA_VERSION
+from trajectory_store.schema import DTYPES, MAX_OBS_DIM, META_FIELDS, SCHEMA_VERSION, plain_value
 
 DEFAULT_MAX_EPISODE_LENGTH = 100_000
 _ID_RE = re.compile(r"[0-9a-f]{32}")
@@ -119,6 +119,11 @@ class Episode:
         )
 
     __hash__ = None  # type: ignore[assignment]  # holds arrays
+
+    def __reduce__(self) -> tuple[type[Episode], tuple[Any, ...]]:
+        # Ray moves episodes between processes with pickle; mappingproxy itself cannot be
+        # pickled, so rebuild (and re-validate) from plain values. The store never pickles.
+        return (Episode, (self.obs, self.action, self.reward, plain_value(self.meta)))
 
     def __repr__(self) -> str:
         return (

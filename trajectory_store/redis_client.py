@@ -2,7 +2,8 @@
 
 Errors name `host:port`, never the password. Commands are retried on connection errors with
 exponential back-off; the store's scripts are written to be safe to retry (insert skips ids it
-already holds; quarantine is keyed by id).
+already holds; quarantine is keyed by id). The one imprecision: if a sample's reply is lost
+after Redis ran it, the retry counts those draws twice for the rate limiter.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from trajectory_store.stats import StoreStats
 
 _MAX_DRAWS_PER_CALL = 256  # keeps each sample script call short, so Redis stays responsive
 
+
 class TrajectoryStore:
     """A named store of complete episodes on one Redis server (see the module docstring).
 
@@ -54,6 +55,8 @@ class TrajectoryStore:
     def __init__(
         self, client: redis.Redis, name: str, config: StoreConfig | None = None, *, seed: int | None = None
     ) -> None:
+        if client.connection_pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("the Redis client must return bytes: create it with decode_responses=False")
         self._client = client
         self._keys = StoreKeys(name)
         self._endpoint = endpoint_of_client(client)

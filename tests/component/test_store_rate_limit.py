@@ -46,6 +46,7 @@ def _in_thread(fn, *args, **kwargs) -> tuple[threading.Thread, dict]:
 def test_insert_blocks_while_the_sampler_is_behind(pair) -> None:
     collector, learner = pair
     episodes = _episodes(6)
+    assert collector.can_insert()
     collector.insert(episodes[:3])  # 2 fill min_size freely, the 3rd reaches the upper bound
     assert not collector.can_insert()
     with pytest.raises(RateLimitTimeout, match="waited 0.1 s for the sampler") as info:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -46,6 +48,12 @@ def test_episode_is_immutable() -> None:
         ep.meta["env_kwargs"]["x"] = 1  # type: ignore[index]
     with pytest.raises(dataclasses.FrozenInstanceError):
         ep.reward = np.zeros(5, np.float32)  # type: ignore[misc]
+
+
+def test_episodes_cross_process_boundaries_as_ray_moves_them() -> None:
+    ep = _episode(6, env_kwargs={"corridor_length": 4})
+    back = pickle.loads(pickle.dumps(ep))  # what Ray does to actor arguments and results
+    assert back == ep and not back.obs.flags.writeable and isinstance(back.meta["env_kwargs"], Mapping)
 
 
 def test_create_copies_the_callers_arrays() -> None:

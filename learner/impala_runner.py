@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ray
+import torch
 from ray.rllib.algorithms.impala import IMPALAConfig
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
@@ -28,6 +29,7 @@ from ray.rllib.utils.metrics import (
     ENV_RUNNER_RESULTS,
     LEARNER_RESULTS,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_EPISODES_LIFETIME,
 )
 from tqdm import tqdm
 
@@ -36,7 +38,7 @@ from learner.impala_config import ImpalaConfig
 from learner.impala_env import make_tmaze_env, register_rllib_env
 from learner.impala_learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
 from learner.metrics import RayGaugeExporter
-from learner.policy_eval import GreedyResult, greedy_evaluate
+from learner.policy_eval import greedy_evaluate
 from memup_module.memory_io import load_memory
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
@@ -128,7 +130,7 @@ def train_policy(
     name = "baseline" if baseline else "policy"
     target = Path(out_dir) / ("baseline_policy" if baseline else "policy")
     start = time.perf_counter()
-    with _ray_session():
+    with _ray_session(), _torch_threads(impala.num_threads):
         gpus = float(ray.cluster_resources().get("GPU", 0.0))
         algo = build_impala_config(tmaze, impala, model_config, cluster_gpus=gpus).build_algo()
         setup_s = time.perf_counter() - start
@@ -146,30 +148,40 @@ def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaC
                 name: str, on_metrics: MetricsCallback | None, progress: bool) -> dict[str, Any]:
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
-    env_steps, iterations, evaluation = 0, 0, None
+    env_steps = iterations = episodes_at_last_eval = 0
+    evaluation, eval_s = None, 0.0
     bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
                disable=not progress, unit_scale=True)
     while True:
         result = algo.train()
         iterations += 1
-        steps_now = int(result.get(ENV_RUNNER_RESULTS, {}).get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0))
+        runners = result.get(ENV_RUNNER_RESULTS, {})  # may lack keys in the first iterations
+        steps_now = int(runners.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_steps))
+        episodes = int(runners.get(NUM_EPISODES_LIFETIME, 0))
         bar.update(max(steps_now - env_steps, 0))
         env_steps = max(env_steps, steps_now)
         out_of_budget = env_steps >= impala.max_env_steps
-        if iterations % impala.eval_every_iterations and not out_of_budget:
+        # The only reward comes at the junction: until an episode ends there is nothing the
+        # policy can have learned, and at L = 1000 an evaluation costs several iterations.
+        due = iterations % impala.eval_every_iterations == 0 and episodes > episodes_at_last_eval
+        if not (due or out_of_budget):
             continue
+        episodes_at_last_eval = episodes
         module.set_state(algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
+        eval_start = time.perf_counter()
         evaluation = greedy_evaluate(module, tmaze, impala.eval_episodes, impala.eval_seed)
+        eval_s += time.perf_counter() - eval_start
         wall_s = time.perf_counter() - start
-        metrics = {
+        metrics = _keys_for(name, {
             **evaluation.as_metrics(),
             "impala/env_steps": float(env_steps),
+            "impala/episodes": float(episodes),
             "impala/iterations": float(iterations),
             "impala/wall_s": wall_s,
-            "impala/env_steps_per_s": env_steps / wall_s,
+            "impala/eval_s": eval_s,
+            "impala/env_steps_per_s": env_steps / max(wall_s - eval_s, 1e-9),
             **_learner_metrics(result),
-        }
-        metrics = _keys_for(name, metrics)
+        })
         gauges.export(metrics)
         if on_metrics is not None:
             on_metrics(env_steps, metrics)
@@ -177,17 +189,12 @@ def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaC
         if evaluation.success_rate >= impala.target_success or out_of_budget:
             break
     bar.close()
-    assert evaluation is not None
-    return _figures(evaluation, env_steps, time.perf_counter() - start, iterations, impala)
-
-
-def _figures(evaluation: GreedyResult, env_steps: int, wall_s: float, iterations: int,
-             impala: ImpalaConfig) -> dict[str, Any]:
     return {
         "success_rate": evaluation.success_rate,
         "mean_return": evaluation.mean_return,
         "env_steps": env_steps,
-        "wall_s": wall_s,
+        "wall_s": time.perf_counter() - start,
+        "eval_s": eval_s,
         "iterations": iterations,
         "reached_target": evaluation.success_rate >= impala.target_success,
     }
@@ -212,6 +219,16 @@ def _local_module(tmaze: TMazeConfig, model_config: dict) -> RLModule:
     env = make_tmaze_env(tmaze.env_kwargs())
     return RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
                         action_space=env.action_space, model_config=model_config).build()
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager

@@ -30,13 +30,14 @@ from learner.checkpoint import load_checkpoint, save_checkpoint
 from learner.episodes import EpisodeLike, EpisodeSource, generate_episodes, tmaze_reward_values
 from learner.evaluation import HeldOutSet, evaluate
 from learner.prefetch import Prefetcher
-from learner.slots import SlotBuffer
+from learner.slots import Rollout, SlotBuffer
 from memup_module import (
     Detector,
     EmaModel,
     Memory,
     MemUPConfig,
     Predictor,
+    State,
     make_codec,
     masked_nll,
     save_memory,
@@ -57,6 +58,17 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def rollout_losses(memory: Memory, predictor: Predictor, detector: Detector, rollout: Rollout,
+                   state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
+    """(memory + predictor NLL over every valid (t, k ∈ U_t), detector NLL over every valid
+    step, memory state after the rollout). Masked entries change neither value nor gradient."""
+    m, state = memory(rollout.x, state)
+    logits = predictor(m, rollout.target_context)
+    loss = masked_nll(logits, rollout.target_classes, rollout.target_valid)
+    detector_loss = masked_nll(detector(rollout.context), rollout.classes, rollout.valid)
+    return loss, detector_loss, state
 
 
 def _available_cores() -> int:
@@ -85,10 +97,12 @@ class MemUPTrainer:
         self.ema = (EmaModel(self.memory, self.predictor, config.ema_decay)
                     if config.detector_score == "ema_error" else None)
         self._params = [*self.memory.parameters(), *self.predictor.parameters()]
-        # Fused Adam runs the whole step in one kernel per device: the fastest on CPU and CUDA.
-        self.optimizer = torch.optim.Adam(self._params, lr=config.lr, fused=True)
-        self.detector_optimizer = torch.optim.Adam(self.detector.parameters(),
-                                                   lr=config.detector_lr, fused=True)
+        self._detector_params = list(self.detector.parameters())
+        # One fused Adam over both groups: a single kernel per step (parameters without a
+        # gradient, like memory + predictor during the detector warm-up, are skipped).
+        self.optimizer = torch.optim.Adam(
+            [{"params": self._params, "lr": config.lr},
+             {"params": self._detector_params, "lr": config.detector_lr}], fused=True)
         memory_config = config.memory
         self.slots = SlotBuffer(config.batch_slots, memory_config.input_size,
                                 memory_config.obs_dim + memory_config.num_actions,
@@ -110,10 +124,8 @@ class MemUPTrainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _clip_and_step(self, optimizer: torch.optim.Optimizer, params: list) -> torch.Tensor:
-        norm = torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
-        optimizer.step()
-        return norm
+    def _clip(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
+        return torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
 
     def _warm_up_detector(self, batch: EpisodeBatch) -> None:
         """Detector-only steps on uniformly drawn steps of the first episodes, so that the
@@ -122,7 +134,6 @@ class MemUPTrainer:
         live = (steps.unsqueeze(0) < batch.lengths.unsqueeze(1)).flatten().nonzero().squeeze(1)
         context = batch.context.flatten(0, 1)
         classes = batch.classes.flatten()
-        params = list(self.detector.parameters())
         for _ in range(self.config.detector_warmup_updates):
             pick = torch.randint(len(live), (self.config.detector_warmup_steps,),
                                  generator=self.generator).to(self.device)
@@ -130,9 +141,10 @@ class MemUPTrainer:
             with self._autocast():
                 loss = masked_nll(self.detector(context[rows]), classes[rows],
                                   torch.ones_like(rows, dtype=torch.bool))
-            self.detector_optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            self._clip_and_step(self.detector_optimizer, params)
+            self._clip(self._detector_params)
+            self.optimizer.step()
 
     def _load(self, slots: np.ndarray, episodes: list[PreparedEpisode]) -> None:
         batch = pad_episodes(episodes, self.device)
@@ -152,6 +164,9 @@ class MemUPTrainer:
         episodes = self._prefetcher.get(self.config.batch_slots)
         self._warm_up_detector(pad_episodes(episodes, self.device))
         self._load(np.arange(self.config.batch_slots), episodes)
+        if self.config.stagger_start:
+            fraction = torch.rand(self.config.batch_slots, generator=self.generator).numpy()
+            self.slots.cursors[:] = (fraction * self.slots.lengths).astype(np.int64)
         self.started = True
 
     def _refill(self) -> None:
@@ -165,16 +180,13 @@ class MemUPTrainer:
             self._start()
         rollout = self.slots.rollout(self.config.rollout)
         with self._autocast():
-            m, state = self.memory(rollout.x, self.state)
-            logits = self.predictor(m, rollout.target_context)
-            loss = masked_nll(logits, rollout.target_classes, rollout.target_valid)
-            detector_loss = masked_nll(self.detector(rollout.context), rollout.classes,
-                                       rollout.valid)
+            loss, detector_loss, state = rollout_losses(self.memory, self.predictor,
+                                                        self.detector, rollout, self.state)
         self.optimizer.zero_grad(set_to_none=True)
-        self.detector_optimizer.zero_grad(set_to_none=True)
         (loss + detector_loss).backward()
-        grad_norm = self._clip_and_step(self.optimizer, self._params)
-        self._clip_and_step(self.detector_optimizer, list(self.detector.parameters()))
+        grad_norm = self._clip(self._params)
+        self._clip(self._detector_params)
+        self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.memory, self.predictor)
         self.state = tuple(part.detach() for part in state)
@@ -226,15 +238,14 @@ class MemUPTrainer:
             if not bar.disable and i % 100 == 99:
                 bar.set_postfix(loss=f"{self._stats[0].item() / max(self._stats_updates, 1):.4f}")
 
-    def evaluate(self) -> Metrics:
-        """Held-out junction accuracy, detector hit rate and losses (never from the store)."""
+    def evaluate(self, num_episodes: int | None = None) -> Metrics:
+        """Held-out junction accuracy, detector hit rate and losses (never from the store),
+        over the first `num_episodes` held-out episodes (all by default)."""
         start = time.perf_counter()
-        if self._held_out is None:
-            episodes = self._held_out_episodes or generate_episodes(
-                self.tmaze, self.config.eval_episodes, self.config.eval_seed)
-            self._held_out = HeldOutSet.build(episodes, self.config, self.codec, self.device)
+        held_out = self._held_out_set()
+        held_out = held_out.head(num_episodes or held_out.num_episodes)
         with self._autocast():
-            metrics = evaluate(self.memory, self.predictor, self.detector, self._held_out,
+            metrics = evaluate(self.memory, self.predictor, self.detector, held_out,
                                self.config, self.class_values, self.ema)
         metrics["memup/eval_time_s"] = time.perf_counter() - start
         return {**metrics, **self.counters()}
@@ -258,7 +269,7 @@ class MemUPTrainer:
                   unit="upd") as bar:
             while self.step < budget:
                 self._train_loop(min(every, budget - self.step), bar)
-                metrics = {**self.train_metrics(), **self.evaluate()}
+                metrics = {**self.train_metrics(), **self._screened_evaluation(target)}
                 reached = metrics["memup/junction_accuracy"] >= target
                 metrics["memup/reached_target"] = float(reached)
                 bar.set_postfix(acc=f"{metrics['memup/junction_accuracy']:.3f}",
@@ -268,6 +279,21 @@ class MemUPTrainer:
                 if reached:
                     break
         return metrics
+
+    def _held_out_set(self) -> HeldOutSet:
+        if self._held_out is None:
+            episodes = self._held_out_episodes or generate_episodes(
+                self.tmaze, self.config.eval_episodes, self.config.eval_seed)
+            self._held_out = HeldOutSet.build(episodes, self.config, self.codec, self.device)
+        return self._held_out
+
+    def _screened_evaluation(self, target: float) -> Metrics:
+        screen = self.config.eval_screen_episodes
+        if screen and screen < self._held_out_set().num_episodes:
+            metrics = self.evaluate(screen)
+            if metrics["memup/junction_accuracy"] < target:
+                return metrics
+        return self.evaluate()
 
     # --------------------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
@@ -281,7 +307,6 @@ class MemUPTrainer:
             "detector": self.detector.state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else {},
             "optimizer": self.optimizer.state_dict(),
-            "detector_optimizer": self.detector_optimizer.state_dict(),
             "slots": self.slots.state_dict(),
             "memory_state": [part.cpu().clone() for part in self.state],
             "rng": self.generator.get_state(),
@@ -303,7 +328,6 @@ class MemUPTrainer:
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.detector_optimizer.load_state_dict(state["detector_optimizer"])
         self.slots.load_state_dict(state["slots"])
         self.state = tuple(part.to(self.device) for part in state["memory_state"])
         self.generator.set_state(state["rng"].cpu())

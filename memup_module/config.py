@@ -50,9 +50,14 @@ class MemoryConfig:
     """Observation size (3 for the Noisy T-Maze)."""
     num_actions: int = 2
     """Number of discrete actions (one-hot encoded in the memory input)."""
+    forget_bias: float = 3.0
+    """Added at initialisation to the bias of the LSTM forget gate (GRU: update gate), so the
+    cell starts out keeping its state. Halved the updates MemUP needs on T-Maze-100 and -1000
+    (bench/memup_learner.py) against PyTorch's default (0)."""
 
     def __post_init__(self) -> None:
         _require_choice("memory.cell", self.cell, CELLS)
+        _require_real("memory.forget_bias", self.forget_bias, -100.0, 100.0, open_low=False)
         for name in ("hidden_size", "encoder_size", "obs_dim"):
             _require_int(f"memory.{name}", getattr(self, name), 1)
         _require_int("memory.num_actions", self.num_actions, 2)
@@ -89,6 +94,9 @@ class MemUPConfig:
     reached junction_accuracy 0.99 in the least wall-clock at L = 100 and 1000 on a 2-core CPU
     (bench/memup_learner.py, rollout sweep): each Adam step costs little, and r = 1 gives the most
     optimiser steps per env step; r in the tens pays off only at very long L."""
+    stagger_start: bool = True
+    """Start the first episode of each slot at a random step, so that the slots do not walk
+    their episodes in lockstep (T-Maze-1000 needed ~40 % fewer updates, bench/memup_learner.py)."""
     lr: float = 5e-4
     """Adam learning rate of memory + predictor."""
     detector_lr: float = 1e-3
@@ -115,6 +123,10 @@ class MemUPConfig:
     """Updates between evaluations in `train_until`."""
     eval_episodes: int = 256
     """Held-out episodes per evaluation (generated from `eval_seed`, never from the store)."""
+    eval_screen_episodes: int = 64
+    """`train_until` first evaluates this many of the held-out episodes and runs the full set
+    only once they reach the target: evaluation costs O(episodes x T) and dominated the
+    wall-clock at L = 1000 otherwise. 0 always evaluates the full set."""
     eval_seed: int = 1_000_003
     """Seed of the held-out episodes."""
     checkpoint_every: int = 1000
@@ -125,8 +137,11 @@ class MemUPConfig:
     """Episodes per call to the source's `sample`."""
     device: str = "auto"
     """"auto" (CUDA when present), "cpu" or "cuda"."""
-    num_threads: int = 0
-    """torch intra-op threads; 0 uses every core the process may run on."""
+    num_threads: int = 1
+    """torch intra-op threads (0: every core the process may run on). 1 by default: B x H
+    matrices of 64 x 256 gain little from a second thread, OpenMP's spin-waiting made updates
+    up to 100x slower whenever another process held the other core of the 2-core machine, and
+    the free core serves the prefetch thread, collectors and Redis."""
     seed: int = 0
     """Seed of network initialisation and of the trainer's own random draws."""
     memory: MemoryConfig = dataclasses.field(default_factory=MemoryConfig)
@@ -155,10 +170,11 @@ class MemUPConfig:
                      "eval_episodes", "sample_batch"):
             _require_int(name, getattr(self, name), 1)
         for name in ("detector_warmup_updates", "checkpoint_every", "prefetch_episodes",
-                     "num_threads", "seed", "eval_seed"):
+                     "num_threads", "seed", "eval_seed", "eval_screen_episodes"):
             _require_int(name, getattr(self, name), 0)
-        if not isinstance(self.include_self, bool):
-            raise ValueError(f"include_self must be true or false, got {self.include_self!r}")
+        for name in ("include_self", "stagger_start"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.return_range is not None:
             low_high = self.return_range
             if (not isinstance(low_high, tuple) or len(low_high) != 2

@@ -29,6 +29,9 @@ class Memory(nn.Module):
         cell = nn.LSTM if config.cell == "lstm" else nn.GRU
         self.rnn = cell(config.encoder_size + config.num_actions + 1, config.hidden_size,
                         batch_first=True)
+        # Gate rows [H, 2H) are the LSTM's forget gate and the GRU's update gate alike.
+        with torch.no_grad():
+            self.rnn.bias_ih_l0[config.hidden_size:2 * config.hidden_size] += config.forget_bias
 
     @property
     def hidden_size(self) -> int:
@@ -58,9 +61,31 @@ class Memory(nn.Module):
         inputs = torch.cat([encoded, x[..., obs_dim:]], dim=-1)
         # nn.LSTM/GRU want [layers, B, H] states; the public state stays [B, H].
         # Under CUDA autocast the cell may run in bf16; the state stays in its own dtype.
+        if inputs.shape[1] == 1 and inputs.device.type == "cpu":
+            return self._single_step(inputs[:, 0], state)
         layered = tuple(s.unsqueeze(0).to(inputs.dtype) for s in state)
         rnn_state = layered if self.config.cell == "lstm" else layered[0]
         m, new_state = self.rnn(inputs, rnn_state)
         if self.config.cell == "gru":
             new_state = (new_state,)
         return m, tuple(s.squeeze(0).to(state[0].dtype) for s in new_state)
+
+    def _single_step(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        # One step with the RNN's own weights as two matmuls plus fp32 gate arithmetic. On CPU
+        # the fused oneDNN sequence kernel costs ~2x more for T = 1, and under bf16 autocast
+        # only the matmuls drop to bf16 while the cell state keeps full precision.
+        rnn = self.rnn
+        from_x = nn.functional.linear(inputs, rnn.weight_ih_l0, rnn.bias_ih_l0).float()
+        from_h = nn.functional.linear(state[0], rnn.weight_hh_l0, rnn.bias_hh_l0).float()
+        if self.config.cell == "lstm":
+            i, f, g, o = (from_x + from_h).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            return h.unsqueeze(1), (h, c)
+        x_r, x_z, x_n = from_x.chunk(3, dim=-1)
+        h_r, h_z, h_n = from_h.chunk(3, dim=-1)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        h = (1 - z) * n + z * state[0]
+        return h.unsqueeze(1), (h,)

@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "freeze_memory": True,  # memory weights fixed and kept in eval mode
     "obs_encoder_size": 32,  # each head's Linear(obs_dim -> this) + ReLU on the raw o_t
     "head_hiddens": (64,),  # hidden widths of each of the policy and value MLPs
-    "max_seq_len": 50,  # RLlib's train-time chunk length of recurrent sequences
+    "max_seq_len": 65,  # RLlib's train-time chunk length of recurrent sequences
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -91,7 +92,6 @@ def test_bad_settings_say_what_to_change(memory_file: Path) -> None:
     with pytest.raises(ValueError, match="unknown MemUPPolicyModule setting 'lstm_size'"):
         policy_model_config(lstm_size=3)
     env = make_tmaze_env({"corridor_length": 4})
-    import gymnasium as gym
     raw_obs = gym.spaces.Box(-1, 1, (3,), np.float32)
     with pytest.raises(ValueError, match="PrevActionReward"):
         RLModuleSpec(module_class=MemUPPolicyModule, observation_space=raw_obs,

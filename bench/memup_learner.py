@@ -1,0 +1,207 @@
+"""MemUP learner (phase I): update throughput, memory against L, time to junction_accuracy 0.99.
+
+Every measurement that needs a clean process (memory peaks, time to target) runs in a child
+`python -m bench.memup_learner --child JSON`; "process wall" is timed by the parent from the
+child's launch to its exit, so it includes interpreter start, imports and data generation —
+the reference's "wall with data generation" measured the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import write_result  # noqa: E402
+
+# The authors' reference code on a 2-core machine (batch 64, LSTM 256, Adam 5e-4, 4000 random
+# episodes, rollout 1): training seconds and updates to eval accuracy >= 0.99.
+REFERENCE = {
+    "100": {"train_s": 16.0, "updates": 1000},
+    "1000": {"train_s": 112.0, "updates": 6000, "wall_with_data_s": 265.0},
+}
+# Per length: generated episodes (the "collected" data), evaluation cadence, update budget.
+PRESETS = {
+    100: {"episodes": 1000, "eval_every": 100, "max_updates": 10_000},
+    1000: {"episodes": 500, "eval_every": 500, "max_updates": 30_000},
+    10000: {"episodes": 200, "eval_every": 2000, "eval_screen_episodes": 32,
+            "max_updates": 60_000},
+}
+TARGET = 0.99
+
+
+# ------------------------------------------------------------------------------ child tasks
+def _trainer(length: int, episodes: int, seed: int, **overrides):
+    from envs import TMazeConfig
+    from learner.episodes import generated_source
+    from learner.trainer import MemUPTrainer
+    from memup_module import MemUPConfig
+
+    tmaze = TMazeConfig(corridor_length=length)
+    config = MemUPConfig(seed=seed, **overrides)
+    return MemUPTrainer(config, generated_source(tmaze, episodes, 10_000 + seed), tmaze)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as file:
+        return int(file.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def child_throughput(device: str, rollout: int, length: int, updates: int) -> dict:
+    trainer = _trainer(length, 200, 0, device=device, rollout=rollout)
+    trainer.train(20)
+    best = 0.0
+    for _ in range(3):
+        trainer.train_metrics()
+        metrics = trainer.train(updates)
+        best = max(best, metrics["memup/slot_steps_per_s"])
+    trainer.close()
+    return {"slot_steps_per_s": round(best), "updates_per_s": round(best / (64 * rollout), 1)}
+
+
+def child_memory(length: int, device: str) -> dict:
+    import torch
+
+    trainer = _trainer(length, 150, 0, device=device)
+    baseline = _rss_mb()
+    trainer.train(5)
+    saved = []
+
+    def pack(tensor):
+        saved.append(tensor.numel() * tensor.element_size())
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        trainer.update()
+    cuda = torch.cuda.is_available() and trainer.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    started = _rss_mb()
+    trainer.train(300)
+    slots = sum(t.numel() * t.element_size() for t in trainer.slots.state_dict().values())
+    result = {
+        "update_activation_bytes": sum(saved),
+        "rss_growth_during_300_updates_mb": round(_rss_mb() - started, 1),
+        "rss_learner_total_mb": round(_rss_mb() - baseline, 1),
+        "peak_rss_process_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "slot_episode_buffers_mb": round(slots / 2**20, 1),
+    }
+    if cuda:
+        result["cuda_max_allocated_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    trainer.close()
+    return result
+
+
+def child_time_to_target(length: int, seed: int, overrides: dict) -> dict:
+    start = time.perf_counter()
+    preset = {**PRESETS[length], **overrides}
+    episodes, max_updates = preset.pop("episodes"), preset.pop("max_updates")
+    trainer = _trainer(length, episodes, seed, **preset)
+    data_s = time.perf_counter() - start
+    env_steps = sum(len(e.action) for e in trainer._prefetcher._source.episodes)
+    eval_s = []
+    metrics = trainer.train_until(TARGET, max_updates, progress=False,
+                                  callback=lambda step, m: eval_s.append(m["memup/eval_time_s"]))
+    trainer.close()
+    return {
+        "reached": metrics["memup/junction_accuracy"] >= TARGET,
+        "junction_accuracy": metrics["memup/junction_accuracy"],
+        "detector_hit_rate": metrics["memup/detector_hit_rate"],
+        "updates": trainer.step,
+        "env_steps_generated": env_steps,
+        "slot_steps_trained": trainer.slot_steps,
+        "data_generation_s": round(data_s, 2),
+        "evaluation_s": round(sum(eval_s), 2),
+        "after_imports_s": round(time.perf_counter() - start, 2),
+    }
+
+
+CHILD_TASKS = {"throughput": child_throughput, "memory": child_memory,
+               "time_to_target": child_time_to_target}
+
+
+# ----------------------------------------------------------------------------- parent side
+def _in_child(task: str, **kwargs) -> dict:
+    launched = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "bench.memup_learner", "--child",
+                          json.dumps({"task": task, **kwargs})],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - launched
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"bench child {task} {kwargs} failed:\n{out.stderr[-3000:]}")
+    return {**json.loads(lines[-1][len("RESULT "):]), "process_wall_s": round(wall, 2)}
+
+
+def _time_to_target(length: int, seeds: list[int], overrides: dict | None = None) -> dict:
+    runs = [_in_child("time_to_target", length=length, seed=s, overrides=overrides or {})
+            for s in seeds]
+    walls = [r["process_wall_s"] for r in runs]
+    summary = {
+        "all_reached": all(r["reached"] for r in runs),
+        "median_process_wall_s": statistics.median(walls),
+        "max_process_wall_s": max(walls),
+        "median_updates": statistics.median(r["updates"] for r in runs),
+        "env_steps_generated": runs[0]["env_steps_generated"],
+        "median_slot_steps_trained": statistics.median(r["slot_steps_trained"] for r in runs),
+        "runs": runs,
+    }
+    reference = REFERENCE.get(str(length))
+    if reference:
+        best_reference = reference.get("wall_with_data_s", reference["train_s"])
+        summary["reference_s"] = best_reference
+        summary["speedup_vs_reference"] = round(best_reference / summary["max_process_wall_s"], 1)
+    return summary
+
+
+def run(quick: bool = False) -> dict:
+    import torch
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    lengths = [100, 1000, 10000]
+    result: dict = {"target_junction_accuracy": TARGET, "reference": REFERENCE,
+                    "presets": {str(k): v for k, v in PRESETS.items()}}
+    result["update_slot_steps_per_s"] = {
+        device: {f"rollout_{r}": _in_child("throughput", device=device, rollout=r, length=1000,
+                                           updates=100 if quick else 300)
+                 for r in ((1, 16) if quick else (1, 2, 4, 16, 64))}
+        for device in devices
+    }
+    result["memory_by_corridor_length"] = {
+        device: {str(n): _in_child("memory", length=n, device=device) for n in lengths}
+        for device in devices
+    }
+    seeds = [0] if quick else [0, 1, 2]
+    result["time_to_target"] = {
+        str(n): _time_to_target(n, seeds if n < 10000 else seeds[:1])
+        for n in (lengths[:1] if quick else lengths)
+    }
+    if not quick:
+        result["rollout_sweep"] = {
+            f"L{n}_rollout_{r}": _time_to_target(n, [0, 1], {"rollout": r})
+            for n, rollouts in ((100, (2, 4, 8)), (1000, (2, 4))) for r in rollouts
+        }
+        result["ablations_L1000"] = {
+            "no_stagger": _time_to_target(1000, [0, 1], {"stagger_start": False}),
+            "forget_bias_0": _time_to_target(1000, [0, 1], {"memory": {"forget_bias": 0.0}}),
+        }
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        arguments = json.loads(sys.argv[2])
+        print("RESULT " + json.dumps(CHILD_TASKS[arguments.pop("task")](**arguments)), flush=True)
+    else:
+        figures = run(quick="--quick" in sys.argv)
+        print(json.dumps(figures, indent=2))
+        print("written to", write_result("memup_learner", figures))

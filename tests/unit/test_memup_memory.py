@@ -1,0 +1,77 @@
+"""The memory module, its state handling and the memup-memory/1 file."""
+
+import pytest
+import torch
+
+from memup_module import MEMORY_FORMAT, Memory, MemoryConfig, load_memory, save_memory
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_shapes_and_initial_state(cell):
+    memory = Memory(MemoryConfig(cell=cell, hidden_size=16))
+    state = memory.initial_state(3)
+    assert len(state) == (2 if cell == "lstm" else 1)
+    assert all(part.shape == (3, 16) and not part.any() for part in state)
+    m, new_state = memory(torch.randn(3, 7, 6))
+    assert m.shape == (3, 7, 16)
+    assert torch.allclose(m[:, -1], new_state[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("chunk", [1, 3, 10])
+def test_chunked_calls_continue_an_unchunked_pass(cell, chunk):
+    torch.manual_seed(0)
+    memory = Memory(MemoryConfig(cell=cell, hidden_size=16))
+    x = torch.randn(2, 10, 6)
+    full, full_state = memory(x)
+    state, parts = None, []
+    for start in range(0, 10, chunk):
+        m, state = memory(x[:, start:start + chunk], state)
+        parts.append(m)
+    torch.testing.assert_close(torch.cat(parts, 1), full, atol=1e-5, rtol=1e-5)
+    for a, b in zip(state, full_state):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_forget_bias_is_added_to_the_forget_gate():
+    torch.manual_seed(1)
+    shifted = Memory(MemoryConfig(hidden_size=8, forget_bias=3.0))
+    torch.manual_seed(1)
+    plain = Memory(MemoryConfig(hidden_size=8, forget_bias=0.0))
+    delta = shifted.rnn.bias_ih_l0 - plain.rnn.bias_ih_l0
+    assert torch.allclose(delta[8:16], torch.full((8,), 3.0)) and not delta[:8].any()
+
+
+def test_wrong_input_size_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"memory input must be \[B, T, 6\]"):
+        Memory(MemoryConfig())(torch.randn(2, 3, 5))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    config = MemoryConfig(cell="gru", hidden_size=12, encoder_size=8)
+    memory = Memory(config).train()
+    path = save_memory(tmp_path / "sub" / "memory.pt", memory, config)
+    payload = torch.load(path, weights_only=True)
+    assert payload["format"] == MEMORY_FORMAT and payload["config"]["cell"] == "gru"
+    loaded = load_memory(path)
+    assert not loaded.training and loaded.config == config
+    x = torch.randn(2, 5, 6)
+    torch.testing.assert_close(loaded(x)[0], memory(x)[0])
+
+
+def test_load_memory_rejects_another_format(tmp_path):
+    other = tmp_path / "policy.pt"
+    torch.save({"format": "rllib-module/1", "state_dict": {}}, other)
+    with pytest.raises(ValueError, match=r"not a memup-memory/1 memory file \(format is 'rllib"):
+        load_memory(other)
+    bare = tmp_path / "weights.pt"
+    torch.save(Memory(MemoryConfig()).state_dict(), bare)
+    with pytest.raises(ValueError, match="format is None"):
+        load_memory(bare)
+
+
+def test_load_memory_refuses_pickled_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save(Memory(MemoryConfig(hidden_size=4)), path)  # a whole pickled module
+    with pytest.raises(ValueError, match="does not load as plain tensors"):
+        load_memory(path)

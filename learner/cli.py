@@ -15,6 +15,10 @@ from learner.run_dir import RunDir
 log = logging.getLogger("memup")
 
 
+class RunDirError(ValueError):
+    """The run dir cannot be used as asked."""
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="preset YAML, e.g. configs/smoke.yaml")
     parser.add_argument("--run-dir", type=Path, help="run directory (default runs/<name>-<time>)")
@@ -26,12 +30,82 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from learner.collect import ensure_episodes
     from learner.services import ray_for_run, redis_for_run
 
-    config = load_config(args.config)
-    run = RunDir.create(args.run_dir or RunDir.default_root(config.name))
-    save_config(config, run.config)
+    config, run, _ = _prepare_run(args, resumable=False)
     with redis_for_run(run.redis) as url, ray_for_run(dashboard=not args.no_dashboard):
         stats = ensure_episodes(config, run, url)
     print(json.dumps({f"store/{k}": v for k, v in dataclasses.asdict(stats).items()}, indent=2))
+    return 0
+
+
+def _prepare_run(args: argparse.Namespace, *, resumable: bool):
+    """Loads and checks the config before any work, creates the run dir, saves config.yaml."""
+    config = load_config(args.config)
+    root = args.run_dir or RunDir.default_root(config.name)
+    resume = resumable and getattr(args, "resume", False)
+    if resumable and not resume and (root / "memup").exists():
+        raise RunDirError(f"{root} already holds a run: add --resume to continue it, or pick "
+                          "another --run-dir")
+    run = RunDir.create(root)
+    save_config(config, run.config)
+    run.link_latest()
+    return config, run, resume
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from learner.collect import ensure_episodes
+    from learner.pipeline import pretrain
+    from learner.services import ray_for_run, redis_for_run
+
+    config, run, _ = _prepare_run(args, resumable=True)
+    with redis_for_run(run.redis) as url, ray_for_run(dashboard=not args.no_dashboard):
+        ensure_episodes(config, run, url)
+        figures = pretrain(config, run, url)
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from learner.pipeline import train_policy_phase
+    from learner.services import ray_for_run
+
+    config, run, _ = _prepare_run(args, resumable=False)
+    with ray_for_run(dashboard=not args.no_dashboard):
+        figures = train_policy_phase(config, run, baseline=False, memory_path=args.memory)
+        if args.baseline:
+            figures.update(train_policy_phase(config, run, baseline=True))
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from learner.pipeline import run_pipeline
+
+    config, run, resume = _prepare_run(args, resumable=True)
+    figures = run_pipeline(config, run, resume=resume, baseline=args.baseline or None,
+                           dashboard=not args.no_dashboard)
+    print(json.dumps(figures, indent=2))
+    print(f"run dir: {run.root}\nreport:  {run.report}")
+    return 0
+
+
+def cmd_serve_redis(args: argparse.Namespace) -> int:
+    """Runs the store's Redis in the foreground (a cluster head starts it with nohup)."""
+    import signal
+
+    from trajectory_store import start_embedded_redis
+
+    server = start_embedded_redis(args.data_dir, port=args.port, bind=args.bind,
+                                  advertise_host=args.advertise_host)
+    url_file = Path(args.data_dir) / "url"
+    url_file.touch(mode=0o600)
+    url_file.write_text(server.url + "\n")
+    print(f"redis-server pid {server.pid} on {server.host}:{server.port}; URL in {url_file}",
+          flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    try:
+        server.process.wait()
+    finally:
+        server.stop()
     return 0
 
 
@@ -41,6 +115,32 @@ def build_parser() -> argparse.ArgumentParser:
     collect = commands.add_parser("collect", help="fill the run's trajectory store with episodes")
     _common(collect)
     collect.set_defaults(func=cmd_collect)
+
+    pretrain = commands.add_parser("pretrain", help="collect if needed, then pretrain the memory")
+    _common(pretrain)
+    pretrain.add_argument("--resume", action="store_true", help="continue from the checkpoints")
+    pretrain.set_defaults(func=cmd_pretrain)
+
+    policy = commands.add_parser("policy", help="train the IMPALA policy on the pretrained memory")
+    _common(policy)
+    policy.add_argument("--memory", type=Path, help="memory file (default RUN_DIR/memup/memory.pt)")
+    policy.add_argument("--baseline", action="store_true",
+                        help="also train the IMPALA-LSTM baseline with the same budget")
+    policy.set_defaults(func=cmd_policy)
+
+    train = commands.add_parser("train", help="every phase: collect, pretrain, IMPALA, report")
+    _common(train)
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    train.add_argument("--baseline", action="store_true",
+                       help="also train the baseline (the preset's `baseline` otherwise)")
+    train.set_defaults(func=cmd_train)
+
+    serve = commands.add_parser("serve-redis", help="run the store's Redis (cluster head)")
+    serve.add_argument("--data-dir", type=Path, required=True)
+    serve.add_argument("--bind", default="127.0.0.1")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--advertise-host", help="host put in the URL (the head's address)")
+    serve.set_defaults(func=cmd_serve_redis)
     return parser
 
 
@@ -52,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"memup: bad config: {error}", file=sys.stderr)
         return 2
+    except (RunDirError, FileNotFoundError) as error:
+        print(f"memup: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("memup: interrupted; continue with --resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

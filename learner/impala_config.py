@@ -23,7 +23,9 @@ def _require_real(name: str, value: object, low: float, high: float, *, open_low
     inside = ok and (value > low if open_low else value >= low) and value <= high
     if not inside:
         bracket = "(" if open_low else "["
-        raise ValueError(f"impala.{name} must be a number in {bracket}{low}, {high}], got {value!r}")
+        raise ValueError(
+            f"impala.{name} must be a number in {bracket}{low}, {high}], got {value!r}"
+        )
 
 
 def _require_bool(name: str, value: object) -> None:
@@ -109,13 +111,14 @@ class ImpalaConfig:
         for name in ("num_env_runners", "seed", "eval_seed"):
             _require_int(name, getattr(self, name), 0)
         for name in ("num_envs_per_env_runner", "rollout_fragment_length", "max_seq_len",
-                     "train_batch_size_per_learner", "minibatch_size", "num_epochs", "num_threads",
-                     "obs_encoder_size", "max_env_steps",
-                     "eval_every_iterations"):
+                     "train_batch_size_per_learner", "minibatch_size", "num_epochs",
+                     "num_threads", "obs_encoder_size", "max_env_steps", "eval_every_iterations"):
             _require_int(name, getattr(self, name), 1)
         _require_int("eval_episodes", self.eval_episodes, 200)
         if not isinstance(self.head_hiddens, tuple):
-            raise ValueError(f"impala.head_hiddens must be a list of widths, got {self.head_hiddens!r}")
+            raise ValueError(
+                f"impala.head_hiddens must be a list of widths, got {self.head_hiddens!r}"
+            )
         for width in self.head_hiddens:
             _require_int("head_hiddens[]", width, 1)
         _require_real("lr", self.lr, 0.0, 1.0, open_low=True)
@@ -131,12 +134,12 @@ class ImpalaConfig:
         self.gpus_per_learner(cluster_gpus=0.0)  # validates the setting
         chunk = self.num_envs_per_env_runner * self.rollout_fragment_length
         if self.train_batch_size_per_learner % chunk:
+            nearest = max(chunk, round(self.train_batch_size_per_learner / chunk) * chunk)
             raise ValueError(
                 f"impala.train_batch_size_per_learner ({self.train_batch_size_per_learner}) must "
                 f"be a multiple of num_envs_per_env_runner x rollout_fragment_length ({chunk}); "
-                f"IMPALA trains on whole sample() results, e.g. use {max(chunk, round(self.train_batch_size_per_learner / chunk) * chunk)}"
+                f"IMPALA trains on whole sample() results, e.g. use {nearest}"
             )
-
         if (self.minibatch_size % self.rollout_fragment_length
                 or self.minibatch_size > self.train_batch_size_per_learner):
             raise ValueError(

@@ -1,13 +1,14 @@
 """Phase II: RLlib IMPALA trains the policy and value heads on the pretrained memory.
 
     result = train_policy(TMazeConfig(1000), ImpalaConfig(), memory_path=run / "memup/memory.pt",
-                          out_dir=run, baseline=False, on_metrics=writer)
+                          out_dir=run, on_metrics=MetricsWriter(run / "metrics.jsonl").write)
     # -> run/policy/  (RLModule.from_checkpoint(run / "policy") restores it)
 
-Loop: `algo.train()` (sample with the EnvRunners, one learner update) until greedy success on
-held-out episodes reaches `target_success` or the env-step budget is spent. `baseline=True`
-trains the same module from a random, trainable memory under the same budget into
-`baseline_policy/` (IMPALA-LSTM).
+Loop: `algo.train()` (sample one train batch with the EnvRunners, Adam steps on its
+minibatches) until greedy success on held-out episodes reaches `target_success` or the env-step
+budget is spent; each evaluation round goes to `on_metrics` and `memup_impala_*` gauges.
+`baseline=True` trains the same module from a random, trainable memory under the same budget
+into `baseline_policy/` (IMPALA-LSTM).
 """
 
 from __future__ import annotations
@@ -101,14 +102,14 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
             vf_loss_coeff=impala.vf_loss_coeff,
             gamma=impala.gamma,
             grad_clip=impala.grad_clip,
+            timeout_s_sampler_manager=float(__import__("os").environ.get("XT", "0")),
         )
         .rl_module(rl_module_spec=RLModuleSpec(module_class=MemUPPolicyModule,
                                                model_config=model_config))
         # With remote EnvRunners a training_step may find no samples ready: one iteration
         # (one evaluation period) lasts at least one train batch of env steps.
         .reporting(min_time_s_per_iteration=impala.min_time_s_per_iteration,
-                   min_sample_timesteps_per_iteration=impala.train_batch_size_per_learner,
-                   metrics_num_episodes_for_smoothing=1)
+                   min_sample_timesteps_per_iteration=impala.train_batch_size_per_learner)
         .debugging(seed=impala.seed, log_level="WARN")
     )
 

@@ -58,8 +58,9 @@ def _plot_detector(trace: dict, path: Path) -> None:
 def _plot_impala(records: list[dict], path: Path) -> bool:
     fig, axis = plt.subplots(figsize=(6, 3.5))
     drawn = False
-    for prefix, label in (("impala", "pretrained MemUP memory"), ("baseline", "IMPALA-LSTM baseline")):
-        x, y = _series(records, f"{prefix}/env_steps", f"{prefix}/success_rate")
+    for prefix, label in (("impala/", "pretrained MemUP memory"),
+                          ("impala/baseline_", "IMPALA-LSTM baseline")):
+        x, y = _series(records, f"{prefix}env_steps", f"{prefix}success_rate")
         if x:
             axis.plot(x, y, marker="o", label=label)
             drawn = True

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from learner.batching import EpisodeBatch
+from learner.loader import ScoredEpisode
 
 _CAPACITY_QUANTUM = 256
 
@@ -62,19 +62,19 @@ class SlotBuffer:
         for name, tensor in self._tensors().items():
             tensor[:, :old_capacity] = old[name]
 
-    def load(self, slots: np.ndarray, batch: EpisodeBatch, targets: torch.Tensor,
-             target_valid: torch.Tensor) -> None:
-        """Puts batch episode i into slot `slots[i]` with its U_t, cursor at step 0."""
-        if batch.num_steps > self.capacity:
-            self._grow(batch.num_steps)
-        rows = torch.as_tensor(slots, device=self.device)
-        steps = slice(0, batch.num_steps)
-        self.x[rows, steps] = batch.x
-        self.context[rows, steps] = batch.context
-        self.classes[rows, steps] = batch.classes
-        self.targets[rows, steps] = targets
-        self.target_valid[rows, steps] = target_valid
-        self.lengths[slots] = batch.lengths.cpu().numpy()
+    def load(self, slots: np.ndarray, episodes: list[ScoredEpisode]) -> None:
+        """Puts `episodes[i]` into slot `slots[i]`, cursor at step 0."""
+        longest = max(e.length for e in episodes)
+        if longest > self.capacity:
+            self._grow(longest)
+        for slot, episode in zip(slots.tolist(), episodes):
+            steps = slice(0, episode.length)
+            self.x[slot, steps] = episode.x
+            self.context[slot, steps] = episode.context
+            self.classes[slot, steps] = episode.classes
+            self.targets[slot, steps] = episode.targets
+            self.target_valid[slot, steps] = episode.target_valid
+            self.lengths[slot] = episode.length
         self.cursors[slots] = 0
 
     def finished(self) -> np.ndarray:

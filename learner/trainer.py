@@ -29,6 +29,7 @@ from learner.batching import EpisodeBatch, PreparedEpisode, pad_episodes, prepar
 from learner.checkpoint import load_checkpoint, save_checkpoint
 from learner.episodes import EpisodeLike, EpisodeSource, generate_episodes, tmaze_reward_values
 from learner.evaluation import HeldOutSet, evaluate
+from learner.loader import EpisodeLoader
 from learner.prefetch import Prefetcher
 from learner.slots import Rollout, SlotBuffer
 from memup_module import (
@@ -42,7 +43,6 @@ from memup_module import (
     masked_nll,
     save_memory,
     score_episodes,
-    select_targets,
 )
 
 Metrics = dict[str, float]
@@ -114,6 +114,8 @@ class MemUPTrainer:
         prepare = functools.partial(prepare_episode, config=config, codec=self.codec)
         self._prefetcher: Prefetcher[PreparedEpisode] = Prefetcher(
             source, prepare, config.prefetch_episodes, config.sample_batch)
+        self._loader = EpisodeLoader(self._prefetcher, self.device, config.top_k,
+                                     config.include_self, config.sample_batch)
         self._held_out_episodes = held_out
         self._held_out: HeldOutSet | None = None
         self._reset_stats()
@@ -143,36 +145,34 @@ class MemUPTrainer:
                                   torch.ones_like(rows, dtype=torch.bool))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            self._clip(self._detector_params)
             self.optimizer.step()
 
-    def _load(self, slots: np.ndarray, episodes: list[PreparedEpisode]) -> None:
-        batch = pad_episodes(episodes, self.device)
+    def _scores(self, batch: EpisodeBatch) -> torch.Tensor:
         with self._autocast():
-            scores = score_episodes(self.config.detector_score, self.detector, batch.context,
-                                    batch.classes, batch.values, batch.x, self.class_values,
-                                    self.ema)
-        targets, valid = select_targets(scores, batch.lengths, self.config.top_k,
-                                        self.config.include_self)
-        self.slots.load(slots, batch, targets, valid)
+            return score_episodes(self.config.detector_score, self.detector, batch.context,
+                                  batch.classes, batch.values, batch.x, self.class_values,
+                                  self.ema)
+
+    def _load(self, slots: np.ndarray) -> None:
+        self.slots.load(slots, self._loader.take(len(slots), self._scores))
         rows = torch.as_tensor(slots, device=self.device)
         for part in self.state:
             part[rows] = 0.0
         self.episodes_loaded += len(slots)
 
     def _start(self) -> None:
-        episodes = self._prefetcher.get(self.config.batch_slots)
-        self._warm_up_detector(pad_episodes(episodes, self.device))
-        self._load(np.arange(self.config.batch_slots), episodes)
+        slots = self.config.batch_slots
+        self._warm_up_detector(pad_episodes(self._loader.prepared(slots), self.device))
+        self._load(np.arange(slots))
         if self.config.stagger_start:
-            fraction = torch.rand(self.config.batch_slots, generator=self.generator).numpy()
+            fraction = torch.rand(slots, generator=self.generator).numpy()
             self.slots.cursors[:] = (fraction * self.slots.lengths).astype(np.int64)
         self.started = True
 
     def _refill(self) -> None:
         finished = self.slots.finished()
         if len(finished):
-            self._load(finished, self._prefetcher.get(len(finished)))
+            self._load(finished)
 
     def update(self) -> None:
         """One truncated-BPTT update of memory + predictor and one detector update."""
@@ -185,7 +185,6 @@ class MemUPTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         (loss + detector_loss).backward()
         grad_norm = self._clip(self._params)
-        self._clip(self._detector_params)
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.memory, self.predictor)
@@ -331,6 +330,7 @@ class MemUPTrainer:
         self.slots.load_state_dict(state["slots"])
         self.state = tuple(part.to(self.device) for part in state["memory_state"])
         self.generator.set_state(state["rng"].cpu())
+        self._loader.clear()
         self._reset_stats()
 
     def save(self, path: str | os.PathLike) -> os.PathLike:

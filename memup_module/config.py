@@ -102,7 +102,7 @@ class MemUPConfig:
     detector_lr: float = 1e-3
     """Adam learning rate of the detector."""
     grad_clip: float = 1.0
-    """Global gradient-norm clip of memory + predictor (and, separately, of the detector)."""
+    """Global gradient-norm clip of memory + predictor."""
     context_size: int = 64
     """Output width of the context encoder of (o_t, a_t) used by detector and predictor."""
     predictor_hidden: int = 128

@@ -15,6 +15,7 @@ from memup_module import MemoryConfig, MemUPConfig
 
 TMAZE = TMazeConfig(corridor_length=5, length_jitter=3)
 SMALL = MemUPConfig(batch_slots=4, rollout=3, prefetch_episodes=0, detector_warmup_updates=2,
+                    stagger_start=False,
                     context_size=8, predictor_hidden=8, detector_hidden=8, eval_episodes=8,
                     memory=MemoryConfig(hidden_size=8, encoder_size=4))
 

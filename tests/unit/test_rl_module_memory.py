@@ -1,4 +1,4 @@
-"""The phase-I memory inside MemUPPolicyModule: same outputs, frozen, restorable without the file."""
+"""The phase-I memory inside MemUPPolicyModule: same outputs, frozen, restorable without file."""
 
 from __future__ import annotations
 

@@ -1,0 +1,103 @@
+"""The whole run, phase by phase: collect → pretrain (MemUP) → IMPALA (→ baseline) → report.
+
+    config = load_config("configs/tmaze-1000.yaml")
+    figures = run_pipeline(config, RunDir.create("runs/demo"))
+
+Each phase is also a function of its own (`ensure_episodes`, `pretrain`, `train_policy_phase`),
+used by the `memup collect | pretrain | policy | train` commands. A resumed run skips the phases
+whose outputs exist and continues MemUP from its newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from learner.collect import ensure_episodes
+from learner.config import RunConfig
+from learner.impala_runner import train_policy
+from learner.memup_learner import start_memup_learner
+from learner.metrics import MetricsWriter
+from learner.report import DETECTOR_TRACE, write_report
+from learner.run_dir import RunDir
+from learner.services import ray_for_run, redis_for_run
+from trajectory_store import TrajectoryStore
+
+log = logging.getLogger(__name__)
+
+
+class MissingMemoryError(FileNotFoundError):
+    """Phase II was asked to start from a memory file that does not exist."""
+
+
+def pretrain(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
+    """Trains MemUP in the `memup-learner` actor until the target accuracy or the update budget;
+    writes `memup/memory.pt` and the detector's trace of one held-out episode."""
+    source = functools.partial(TrajectoryStore.connect, redis_url, run.store_name)
+    learner = start_memup_learner(config.memup, config.env, source, run.root)
+    start = time.perf_counter()
+    try:
+        metrics = ray.get(learner.train_until.remote())
+        ray.get(learner.export_memory.remote(str(run.memory)))
+        trace = ray.get(learner.detector_trace.remote())
+        (run.memup / DETECTOR_TRACE).write_text(json.dumps(trace))
+        ray.get(learner.close.remote())
+    finally:
+        ray.kill(learner)
+    return {
+        "memup/junction_accuracy": metrics["memup/junction_accuracy"],
+        "memup/detector_hit_rate": metrics.get("memup/detector_hit_rate"),
+        "memup/updates": metrics.get("memup/step"),
+        "memup/wall_s": time.perf_counter() - start,
+    }
+
+
+def train_policy_phase(config: RunConfig, run: RunDir, *, baseline: bool,
+                       memory_path: Path | None = None) -> dict[str, Any]:
+    """IMPALA on the pretrained memory (or the baseline's fresh one); saves the module."""
+    memory = None
+    if not baseline:
+        memory = Path(memory_path or run.memory)
+        if not memory.is_file():
+            raise MissingMemoryError(
+                f"no pretrained memory at {memory}: run `memup pretrain --config ... "
+                f"--run-dir {run.root}` first, or pass --memory PATH"
+            )
+    with MetricsWriter(run.metrics) as writer:
+        result = train_policy(config.env, config.impala, memory_path=memory, out_dir=run.root,
+                              baseline=baseline, on_metrics=writer.write)
+    prefix = "impala/baseline_" if baseline else "impala/"
+    return {f"{prefix}{k}": v for k, v in result.items() if k != "path"}
+
+
+def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
+                 baseline: bool | None = None, dashboard: bool = True) -> dict[str, Any]:
+    """Every phase on embedded Redis and a local Ray (or `MEMUP_REDIS_URL` / `RAY_ADDRESS`)."""
+    figures: dict[str, Any] = {}
+    figures_path = run.root / "figures.json"
+    if resume and figures_path.exists():
+        figures = json.loads(figures_path.read_text())
+    started = time.perf_counter()
+    with redis_for_run(run.redis) as redis_url, ray_for_run(dashboard=dashboard) as cluster:
+        if cluster["dashboard_url"]:
+            print(f"Ray dashboard: http://{cluster['dashboard_url']}", flush=True)
+        print(f"metrics: {run.metrics}\nreport:  {run.report}", flush=True)
+        stats = ensure_episodes(config, run, redis_url)
+        figures.update({"store/episodes": stats.episodes, "store/steps": stats.steps})
+        if not (resume and run.memory.is_file()):
+            figures.update(pretrain(config, run, redis_url))
+        if not (resume and (run.policy / "module_state").exists()):
+            figures.update(train_policy_phase(config, run, baseline=False))
+        if config.baseline if baseline is None else baseline:
+            if not (resume and (run.baseline_policy / "module_state").exists()):
+                figures.update(train_policy_phase(config, run, baseline=True))
+    figures["run/wall_s"] = figures.get("run/wall_s", 0.0) + time.perf_counter() - started
+    figures_path.write_text(json.dumps(figures, indent=2))
+    write_report(run, figures, title=f"MemUP-RL run `{run.root.name}` ({config.name})")
+    return figures

@@ -4,7 +4,8 @@
   remote EnvRunners (the default is the fastest on this machine);
 - env steps and wall-clock to >= 0.99 greedy success at L = 100 and L = 1000 with a memory
   pretrained by MemUP on that length (phase I, `MemUPTrainer`, timed separately);
-- the IMPALA-LSTM baseline's greedy success after the same number of env steps.
+- the IMPALA-LSTM baseline's greedy success after the same number of env steps (and, in the
+  full run, after 10 times as many).
 
     python -m bench.impala [--quick] [--memory 1000=runs/x/memup/memory.pt ...]
 
@@ -73,17 +74,23 @@ def _sampled(result: dict) -> int:
     return int(result.get("env_runners", {}).get("num_env_steps_sampled_lifetime", 0))
 
 
-def to_target(length: int, impala: ImpalaConfig, memory: Path, out_dir: Path) -> dict:
-    """MemUP policy until >= target success, then the baseline with the same env steps."""
+def to_target(length: int, impala: ImpalaConfig, memory: Path, out_dir: Path,
+              baseline_factors: tuple[int, ...]) -> dict:
+    """MemUP policy until >= target success, then the baseline with the same env steps (and
+    with `factor` times as many, for each further factor)."""
     tmaze = TMazeConfig(corridor_length=length)
     policy = train_policy(tmaze, impala, memory_path=memory, out_dir=out_dir, progress=False)
-    budget = dataclasses.replace(impala, max_env_steps=max(policy["env_steps"], 1))
-    baseline = train_policy(tmaze, budget, memory_path=memory, out_dir=out_dir, baseline=True,
-                            progress=False)
     keep = ("success_rate", "mean_return", "env_steps", "wall_s", "eval_s", "iterations",
             "reached_target")
-    return {"memup": {k: _round(policy[k]) for k in keep},
-            "baseline_same_env_steps": {k: _round(baseline[k]) for k in keep}}
+    figures = {"memup": {k: _round(policy[k]) for k in keep}}
+    for factor in baseline_factors:
+        budget = dataclasses.replace(impala, max_env_steps=factor * policy["env_steps"],
+                                     eval_every_iterations=max(1, factor // 2))
+        baseline = train_policy(tmaze, budget, memory_path=memory, out_dir=out_dir,
+                                baseline=True, progress=False)
+        name = "baseline_same_env_steps" if factor == 1 else f"baseline_{factor}x_env_steps"
+        figures[name] = {k: _round(baseline[k]) for k in keep}
+    return figures
 
 
 def _round(value: object) -> object:
@@ -114,8 +121,9 @@ def run(quick: bool = False, memories: dict[int, Path] | None = None) -> dict:
                 result["throughput"][f"L{longest}_env_runners_{runners}"] = throughput(
                     TMazeConfig(corridor_length=longest), setting, memories[longest])
             for length in lengths:
-                result["to_target"][f"L{length}"] = to_target(length, impala, memories[length],
-                                                              Path(scratch) / f"run-{length}")
+                result["to_target"][f"L{length}"] = to_target(
+                    length, impala, memories[length], Path(scratch) / f"run-{length}",
+                    baseline_factors=(1,) if quick else (1, 10))
         finally:
             ray.shutdown()
     return result

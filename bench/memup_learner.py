@@ -175,7 +175,7 @@ def run(quick: bool = False) -> dict:
                     "presets": {str(k): v for k, v in PRESETS.items()}}
     result["update_slot_steps_per_s"] = {
         device: {f"rollout_{r}": _in_child("throughput", device=device, rollout=r, length=1000,
-                                           updates=100 if quick else 300)
+                                           updates=(100 if quick else 300) // r + 10)
                  for r in ((1, 16) if quick else (1, 2, 4, 16, 64))}
         for device in devices
     }

@@ -38,9 +38,10 @@ class ImpalaConfig:
     """IMPALA (RLlib new API stack) on `memup/NoisyTMaze-v0` with `MemUPPolicyModule`."""
 
     num_env_runners: int = 0
-    """Remote EnvRunner actors; 0 samples on the driver's local EnvRunner. On 2 cores remote
-    runners bought little (1 runner: ~12k vs ~10k env steps/s at L = 1000) and collapsed when
-    anything else ran; they pay off on a cluster."""
+    """Remote EnvRunner actors (1 CPU each); 0 samples on the driver's local EnvRunner. On a
+    2-core machine 2 runners sampled 6.6-16k env steps/s (9-10k locally), depending on what
+    else ran; they also double the envs (so the steps before the first junction at L = 1000)
+    and need 2 free CPUs in Ray. 0 is the robust default; runners pay off on a cluster."""
     num_envs_per_env_runner: int = 64
     """T-Mazes per EnvRunner, stepped as one numpy vector env. The first junction reward comes
     after ~L x this many env steps, and with a pretrained memory the heads learn from the first
@@ -60,6 +61,10 @@ class ImpalaConfig:
     so several steps per batch learned T-Maze-100 in 4x fewer env steps than one."""
     num_epochs: int = 1
     """Passes over each train batch (IMPALA's V-trace corrects the growing off-policyness)."""
+    sampler_wait_s: float = 0.05
+    """How long a training step waits for remote EnvRunner results (RLlib's
+    `timeout_s_sampler_manager`). IMPALA's 0 makes the driver spin on an empty queue, which on
+    2 cores starved 2 runners to 8k env steps/s; 0.05 s gave 14-16k. Unused with 0 runners."""
     lr: float = 1e-3
     """Adam learning rate of the heads."""
     memory_lr_multiplier: float = 1.0
@@ -130,6 +135,7 @@ class ImpalaConfig:
         _require_real("target_success", self.target_success, 0.0, 1.0, open_low=False)
         _require_real("min_time_s_per_iteration", self.min_time_s_per_iteration, 0.0, 3600.0,
                       open_low=False)
+        _require_real("sampler_wait_s", self.sampler_wait_s, 0.0, 60.0, open_low=False)
         _require_bool("freeze_memory", self.freeze_memory)
         self.gpus_per_learner(cluster_gpus=0.0)  # validates the setting
         chunk = self.num_envs_per_env_runner * self.rollout_fragment_length

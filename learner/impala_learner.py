@@ -3,12 +3,14 @@
 Only `configure_optimizers_for_module` changes (IMPALA's threads, queues and loss are
 untouched): the heads get Adam at `lr`; the memory, when it trains, gets its own Adam at
 `lr x memory_lr_multiplier` (Adam is invariant to gradient scale, so a gradient-scaling hook
-could not change its step size). A frozen memory is in no optimizer at all.
+could not change its step size). A frozen memory is in no optimizer at all. RLlib clips each
+optimizer's gradients to `grad_clip` separately, so heads and memory have their own norm budget.
 """
 
 from __future__ import annotations
 
 import torch
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.algorithms.impala.torch.impala_torch_learner import IMPALATorchLearner
 
 MEMORY_LR_MULTIPLIER = "memory_lr_multiplier"
@@ -16,7 +18,9 @@ MEMORY_LR_MULTIPLIER = "memory_lr_multiplier"
 
 
 class MemUPImpalaLearner(IMPALATorchLearner):
-    def configure_optimizers_for_module(self, module_id, config=None) -> None:
+    def configure_optimizers_for_module(
+        self, module_id: str, config: AlgorithmConfig | None = None
+    ) -> None:
         module = self.module[module_id].unwrapped()
         memory = {id(p) for p in module.memory.parameters()}
         heads = [p for p in module.parameters() if id(p) not in memory and p.requires_grad]

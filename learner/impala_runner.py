@@ -102,7 +102,7 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
             vf_loss_coeff=impala.vf_loss_coeff,
             gamma=impala.gamma,
             grad_clip=impala.grad_clip,
-            timeout_s_sampler_manager=float(__import__("os").environ.get("XT", "0")),
+            timeout_s_sampler_manager=impala.sampler_wait_s,
         )
         .rl_module(rl_module_spec=RLModuleSpec(module_class=MemUPPolicyModule,
                                                model_config=model_config))

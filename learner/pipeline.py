@@ -92,10 +92,10 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
         figures.update({"store/episodes": stats.episodes, "store/steps": stats.steps})
         if not (resume and run.memory.is_file()):
             figures.update(pretrain(config, run, redis_url))
-        if not (resume and (run.policy / "module_state").exists()):
+        if not (resume and (run.policy / "metadata.json").exists()):
             figures.update(train_policy_phase(config, run, baseline=False))
         if config.baseline if baseline is None else baseline:
-            if not (resume and (run.baseline_policy / "module_state").exists()):
+            if not (resume and (run.baseline_policy / "metadata.json").exists()):
                 figures.update(train_policy_phase(config, run, baseline=True))
     figures["run/wall_s"] = figures.get("run/wall_s", 0.0) + time.perf_counter() - started
     figures_path.write_text(json.dumps(figures, indent=2))

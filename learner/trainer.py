@@ -5,8 +5,8 @@
     trainer.export_memory("runs/x/memup/memory.pt")
 
 Each `update()`: read the next r steps of all B slots, run the memory from the carried state,
-predict every f_k, k ∈ U_t, from m_t and c_k, step Adam on memory + predictor and on the
-detector, detach the state, then refill the slots whose episode ended (state zeroed, detector
+predict every f_k, k ∈ U_t, from m_t and c_k, step Adam on memory + predictor (clipped) and
+on the detector (its NLL on the same steps), detach the state, then refill the slots whose episode ended (state zeroed, detector
 scores and U_t computed once for the new episodes in one batched pass).
 """
 
@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from envs import TMazeConfig
 from learner.batching import EpisodeBatch, PreparedEpisode, pad_episodes, prepare_episode
 from learner.checkpoint import load_checkpoint, save_checkpoint
+from learner.detector_warmup import warm_up_detector
 from learner.episodes import EpisodeLike, EpisodeSource, generate_episodes, tmaze_reward_values
 from learner.evaluation import HeldOutSet, evaluate
 from learner.loader import EpisodeLoader
@@ -129,24 +130,6 @@ class MemUPTrainer:
     def _clip(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
         return torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
 
-    def _warm_up_detector(self, batch: EpisodeBatch) -> None:
-        """Detector-only steps on uniformly drawn steps of the first episodes, so that the
-        first slots already get meaningful U_t."""
-        steps = torch.arange(batch.num_steps, device=self.device)
-        live = (steps.unsqueeze(0) < batch.lengths.unsqueeze(1)).flatten().nonzero().squeeze(1)
-        context = batch.context.flatten(0, 1)
-        classes = batch.classes.flatten()
-        for _ in range(self.config.detector_warmup_updates):
-            pick = torch.randint(len(live), (self.config.detector_warmup_steps,),
-                                 generator=self.generator).to(self.device)
-            rows = live[pick]
-            with self._autocast():
-                loss = masked_nll(self.detector(context[rows]), classes[rows],
-                                  torch.ones_like(rows, dtype=torch.bool))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-
     def _scores(self, batch: EpisodeBatch) -> torch.Tensor:
         with self._autocast():
             return score_episodes(self.config.detector_score, self.detector, batch.context,
@@ -162,7 +145,10 @@ class MemUPTrainer:
 
     def _start(self) -> None:
         slots = self.config.batch_slots
-        self._warm_up_detector(pad_episodes(self._loader.prepared(slots), self.device))
+        warm_up_detector(self.detector, self.optimizer,
+                         pad_episodes(self._loader.prepared(slots), self.device),
+                         self.config.detector_warmup_updates, self.config.detector_warmup_max_rows,
+                         self.generator, self._autocast)
         self._load(np.arange(slots))
         if self.config.stagger_start:
             fraction = torch.rand(slots, generator=self.generator).numpy()

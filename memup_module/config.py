@@ -90,10 +90,12 @@ class MemUPConfig:
     batch_slots: int = 64
     """B: episodes trained side by side, one per slot."""
     rollout: int = 1
-    """r: steps per slot per update (truncated-BPTT length). 1 is the default because it
-    reached junction_accuracy 0.99 in the least wall-clock at L = 100 and 1000 on a 2-core CPU
-    (bench/memup_learner.py, rollout sweep): each Adam step costs little, and r = 1 gives the most
-    optimiser steps per env step; r in the tens pays off only at very long L."""
+    """r: steps per slot per update (truncated-BPTT length). Default 1, by measurement
+    (bench/memup_learner.py, rollout sweep, 2-core CPU): it reached junction_accuracy 0.99 in
+    the least wall-clock at L = 100 and 1000, because an update costs ~3.5 ms at r = 1 and the
+    updates needed barely fall as r grows. Set r ~ 16 for L ~ 10 000: at r = 1 each slot keeps
+    its episode for 10 000 updates and the predictor memorises the 64 slot episodes instead of
+    learning to carry the cue (the authors use r = 20 at L = 20 000)."""
     stagger_start: bool = True
     """Start the first episode of each slot at a random step, so that the slots do not walk
     their episodes in lockstep (T-Maze-1000 needed ~40 % fewer updates, bench/memup_learner.py)."""
@@ -109,10 +111,13 @@ class MemUPConfig:
     """Hidden width of the predictor MLP over [m_t, context(k)]."""
     detector_hidden: int = 64
     """Hidden width of the detector MLP over context(t)."""
-    detector_warmup_updates: int = 100
-    """Detector-only updates on the first sampled episodes before any slot is scored."""
-    detector_warmup_steps: int = 4096
-    """Steps per detector warm-up batch, drawn uniformly from those episodes."""
+    detector_warmup_updates: int = 200
+    """Detector-only updates on the first B sampled episodes before any slot is scored (full
+    batch over their distinct (context, target) pairs). 200 put U_t of every first slot on the
+    junction at L = 100 ... 10 000 in our runs; 100 missed some at L = 10 000."""
+    detector_warmup_max_rows: int = 4096
+    """Above this many distinct (context, target) pairs the warm-up draws this many steps per
+    update instead of taking the full batch."""
     ema_decay: float = 0.995
     """Decay of the EMA copy behind the "ema_error" score."""
     max_updates: int = 20_000
@@ -166,7 +171,7 @@ class MemUPConfig:
         for name in ("num_return_bins",):
             _require_int(name, getattr(self, name), 2)
         for name in ("top_k", "batch_slots", "rollout", "context_size", "predictor_hidden",
-                     "detector_hidden", "detector_warmup_steps", "max_updates", "eval_every",
+                     "detector_hidden", "detector_warmup_max_rows", "max_updates", "eval_every",
                      "eval_episodes", "sample_batch"):
             _require_int(name, getattr(self, name), 1)
         for name in ("detector_warmup_updates", "checkpoint_every", "prefetch_episodes",

@@ -59,16 +59,18 @@ class Memory(nn.Module):
         obs_dim = self.config.obs_dim
         encoded = torch.relu(self.encoder(x[..., :obs_dim]))
         inputs = torch.cat([encoded, x[..., obs_dim:]], dim=-1)
-        # nn.LSTM/GRU want [layers, B, H] states; the public state stays [B, H].
-        # Under CUDA autocast the cell may run in bf16; the state stays in its own dtype.
         if inputs.shape[1] == 1 and inputs.device.type == "cpu":
             return self._single_step(inputs[:, 0], state)
-        layered = tuple(s.unsqueeze(0).to(inputs.dtype) for s in state)
-        rnn_state = layered if self.config.cell == "lstm" else layered[0]
-        m, new_state = self.rnn(inputs, rnn_state)
+        # The recurrence stays fp32 under autocast: a bf16 cell state (8-bit mantissa) drifts
+        # over thousands of steps, and cuDNN runs bf16 RNNs only from version 9.13 on.
+        # nn.LSTM/GRU want [layers, B, H] states; the public state stays [B, H].
+        with torch.autocast(inputs.device.type, enabled=False):
+            layered = tuple(s.unsqueeze(0).float() for s in state)
+            rnn_state = layered if self.config.cell == "lstm" else layered[0]
+            m, new_state = self.rnn(inputs.float(), rnn_state)
         if self.config.cell == "gru":
             new_state = (new_state,)
-        return m, tuple(s.squeeze(0).to(state[0].dtype) for s in new_state)
+        return m, tuple(s.squeeze(0) for s in new_state)
 
     def _single_step(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         # One step with the RNN's own weights as two matmuls plus fp32 gate arithmetic. On CPU

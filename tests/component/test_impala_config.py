@@ -30,6 +30,7 @@ def test_defaults_are_valid_and_round_trip_through_a_mapping() -> None:
         ({"freeze_memory": "yes"}, "freeze_memory must be true or false"),
         ({"head_hiddens": (0,)}, "head_hiddens"),
         ({"target_success": 1.5}, "target_success"),
+        ({"sampler_wait_s": -1.0}, "sampler_wait_s"),
     ],
 )
 def test_bad_settings_name_the_field(settings: dict, message: str) -> None:
@@ -57,3 +58,4 @@ def test_rllib_config_carries_the_preset(tmp_path) -> None:
     assert (config.num_learners, config.num_gpus_per_learner) == (1, 1.0)
     assert config.env_config == TMazeConfig(50).env_kwargs()
     assert config.rl_module_spec.model_config["max_seq_len"] == 20
+    assert config.timeout_s_sampler_manager == impala.sampler_wait_s > 0  # no spinning driver

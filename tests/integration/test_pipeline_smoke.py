@@ -1,0 +1,101 @@
+"""`memup train` on the smoke preset: every file of the run dir, clean shutdown, resume."""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from ray.rllib.core.rl_module import RLModule
+
+from learner.metrics import read_metrics
+from memup_module import load_memory
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "configs" / "smoke.yaml"
+RUN_FILES = ["config.yaml", "redis/password", "memup/checkpoints", "memup/memory.pt",
+             "policy", "baseline_policy", "metrics.jsonl", "report.md", "memup_curves.png",
+             "detector_uncertainty.png", "impala_success.png", "figures.json"]
+
+
+def memup(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "learner.cli", *args, "--no-dashboard"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> str:
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output[-4000:]
+    return output
+
+
+def assert_redis_stopped(run_dir: Path) -> None:
+    """The run's Redis is gone: nothing listens on its port any more."""
+    conf = (run_dir / "redis" / "redis.conf").read_text()
+    port = int(next(line.split()[1] for line in conf.splitlines() if line.startswith("port ")))
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_smoke_run_writes_every_file_of_the_run_dir(tmp_path):
+    run_dir = tmp_path / "smoke"
+    finish(memup("train", "--config", str(SMOKE), "--run-dir", str(run_dir)))
+    for name in RUN_FILES:
+        assert (run_dir / name).exists(), name
+    assert (tmp_path / "latest").resolve() == run_dir.resolve()
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["name"] == "smoke"
+    figures = json.loads((run_dir / "figures.json").read_text())
+    assert figures["store/episodes"] >= 400
+    assert 0.0 <= figures["impala/success_rate"] <= 1.0
+    assert "impala/baseline_success_rate" in figures
+    keys = set().union(*read_metrics(run_dir / "metrics.jsonl"))
+    assert {"memup/junction_accuracy", "impala/success_rate", "impala/baseline_success_rate"} <= keys
+    memory = load_memory(run_dir / "memup" / "memory.pt")
+    m, _ = memory(torch.zeros(1, 3, 6))
+    assert m.shape == (1, 3, memory.hidden_size)
+    policy = RLModule.from_checkpoint(run_dir / "policy")
+    assert policy is not None
+    assert "| `impala/success_rate` |" in (run_dir / "report.md").read_text()
+    assert_redis_stopped(run_dir)
+
+
+def test_interrupted_run_resumes_from_its_checkpoint_and_finishes(tmp_path):
+    preset = yaml.safe_load(SMOKE.read_text())
+    preset["memup"].update(max_updates=3000, checkpoint_every=100, eval_every=100,
+                           target_accuracy=1.0)
+    preset["baseline"] = False
+    config = tmp_path / "resume.yaml"
+    config.write_text(yaml.safe_dump(preset))
+    run_dir = tmp_path / "run"
+    first = memup("train", "--config", str(config), "--run-dir", str(run_dir))
+    deadline = time.monotonic() + 300
+    while not list((run_dir / "memup" / "checkpoints").glob("ckpt-*.pt")):
+        assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()[-3000:]
+        time.sleep(0.1)
+    first.send_signal(signal.SIGINT)  # Ctrl-C
+    first.communicate(timeout=120)
+    assert first.returncode != 0 or (run_dir / "report.md").exists()
+    assert_redis_stopped(run_dir)
+
+    refused = memup("train", "--config", str(config), "--run-dir", str(run_dir))
+    output, _ = refused.communicate(timeout=60)
+    assert refused.returncode == 2 and "--resume" in output
+
+    finish(memup("train", "--config", str(config), "--run-dir", str(run_dir), "--resume"))
+    for name in ("memup/memory.pt", "policy", "report.md"):
+        assert (run_dir / name).exists(), name
+    evals = [r["step"] for r in read_metrics(run_dir / "metrics.jsonl")
+             if "memup/junction_accuracy" in r]
+    assert evals == sorted(evals) and len(set(evals)) == len(evals)  # continued, not restarted
+
+
+def test_policy_without_a_pretrained_memory_says_what_to_run(tmp_path):
+    process = memup("policy", "--config", str(SMOKE), "--run-dir", str(tmp_path / "empty"))
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 2
+    assert "no pretrained memory" in output and "memup pretrain" in output

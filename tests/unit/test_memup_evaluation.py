@@ -1,0 +1,52 @@
+"""Held-out evaluation against a per-episode reference, and chunking invariance."""
+
+import pytest
+import torch
+
+import learner.evaluation as evaluation
+from envs import TMazeConfig
+from learner.episodes import generate_episodes
+from learner.evaluation import HeldOutSet, evaluate
+from memup_module import Detector, Memory, MemoryConfig, MemUPConfig, Predictor, make_codec
+
+CONFIG = MemUPConfig(memory=MemoryConfig(hidden_size=16))
+TMAZE = TMazeConfig(corridor_length=15, length_jitter=10)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    codec = make_codec(CONFIG, (-3.0, 0.0, 4.0))
+    held_out = HeldOutSet.build(generate_episodes(TMAZE, 40, 7), CONFIG, codec, torch.device("cpu"))
+    nets = (Memory(CONFIG.memory), Predictor(CONFIG.memory, 8, 8, 3), Detector(CONFIG.memory, 8, 8, 3))
+    return held_out, nets, torch.tensor([-3.0, 0.0, 4.0])
+
+
+def test_accuracy_matches_a_per_episode_reference(setup):
+    held_out, (memory, predictor, detector), values = setup
+    metrics = evaluate(memory, predictor, detector, held_out, CONFIG, values)
+    batch, correct = held_out.batch, 0
+    for i, length in enumerate(batch.lengths.tolist()):
+        m, _ = memory(batch.x[i:i + 1, :length])
+        logits = predictor(m[:, -1], batch.context[i:i + 1, length - 1].unsqueeze(1))
+        correct += int(logits.argmax(-1).item() == held_out.junction_classes[i].item())
+    assert metrics["memup/junction_accuracy"] == pytest.approx(correct / 40)
+    assert metrics["memup/eval_episodes"] == 40
+    assert 0.0 <= metrics["memup/detector_hit_rate"] <= 1.0
+
+
+def test_time_chunk_changes_nothing(setup, monkeypatch):
+    held_out, nets, values = setup
+    whole = evaluate(*nets, held_out, CONFIG, values)
+    monkeypatch.setattr(evaluation, "EVAL_TIME_CHUNK", 4)
+    chunked = evaluate(*nets, held_out, CONFIG, values)
+    for key, value in whole.items():
+        assert chunked[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_head_is_the_first_episodes(setup):
+    held_out, _, _ = setup
+    head = held_out.head(5)
+    assert head.num_episodes == 5 and head.batch.num_steps == int(held_out.batch.lengths[:5].max())
+    assert torch.equal(head.junction_classes, held_out.junction_classes[:5])
+    assert held_out.head(100) is held_out

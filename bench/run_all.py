@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner"]
+BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner", "impala"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

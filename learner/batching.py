@@ -31,7 +31,9 @@ class PreparedEpisode:
         return len(self.classes)
 
 
-def prepare_episode(episode: EpisodeLike, config: MemUPConfig, codec: TargetCodec) -> PreparedEpisode:
+def prepare_episode(
+    episode: EpisodeLike, config: MemUPConfig, codec: TargetCodec
+) -> PreparedEpisode:
     """Validates one episode's columns and derives its training arrays."""
     obs = np.asarray(episode.obs, np.float32)
     action = np.asarray(episode.action)

@@ -28,7 +28,7 @@ from memup_module import (
 
 EVAL_TIME_CHUNK = 256
 
-__all__ = ["HeldOutSet", "evaluate", "generate_episodes", "GeneratedEpisode"]
+__all__ = ["HeldOutSet", "detector_trace", "evaluate", "generate_episodes", "GeneratedEpisode"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,3 +117,19 @@ def evaluate(
         "memup/eval_junction_score": scores[rows, last].mean().item(),
         "memup/eval_episodes": held_out.num_episodes,
     }
+
+
+@torch.no_grad()
+def detector_trace(detector: Detector, held_out: HeldOutSet, config: MemUPConfig,
+                   class_values: torch.Tensor, ema: EmaModel | None = None,
+                   index: int = 0) -> dict:
+    """The uncertainty score of every step of held-out episode `index` (for plots):
+    {"scores": [...], "junction": T-1, "score": the score's name}."""
+    b = held_out.batch
+    length = int(b.lengths[index])
+    row = slice(index, index + 1)
+    scores = score_episodes(config.detector_score, detector, b.context[row, :length],
+                            b.classes[row, :length], b.values[row, :length], b.x[row, :length],
+                            class_values, ema)
+    return {"scores": scores[0].float().tolist(), "junction": length - 1,
+            "score": config.detector_score}

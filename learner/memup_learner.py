@@ -93,6 +93,10 @@ class MemUPLearner:
         """Held-out evaluation (junction accuracy, detector hit rate, losses)."""
         return self._record(self.trainer.evaluate())
 
+    def detector_trace(self, episode: int = 0) -> dict:
+        """Uncertainty scores along one held-out episode, for the run report."""
+        return self.trainer.detector_trace(episode)
+
     def save(self) -> str:
         """Writes a checkpoint; returns its path."""
         path = self.checkpoints.save(self.trainer.step, self.trainer.state_dict())

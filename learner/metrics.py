@@ -64,7 +64,7 @@ def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def gauge_name(prefix: str, key: str) -> str:
-    """`memup/junction_accuracy` with prefix `memup_learner` -> `memup_learner_junction_accuracy`."""
+    """`memup/junction_accuracy` under prefix `memup_learner`: `memup_learner_junction_accuracy`."""
     return re.sub(r"[^a-zA-Z0-9_]", "_", f"{prefix}_{key.split('/', 1)[-1]}")
 
 

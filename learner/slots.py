@@ -123,5 +123,5 @@ class SlotBuffer:
         self._allocate(-(-used // _CAPACITY_QUANTUM) * _CAPACITY_QUANTUM if used else 0)
         for name, tensor in self._tensors().items():
             tensor[:, :used] = state[name].to(self.device)
-        self.lengths = state["lengths"].numpy().astype(np.int64).copy()
-        self.cursors = state["cursors"].numpy().astype(np.int64).copy()
+        self.lengths = state["lengths"].cpu().numpy().astype(np.int64)
+        self.cursors = state["cursors"].cpu().numpy().astype(np.int64)

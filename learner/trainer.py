@@ -6,8 +6,9 @@
 
 Each `update()`: read the next r steps of all B slots, run the memory from the carried state,
 predict every f_k, k ∈ U_t, from m_t and c_k, step Adam on memory + predictor (clipped) and
-on the detector (its NLL on the same steps), detach the state, then refill the slots whose episode ended (state zeroed, detector
-scores and U_t computed once for the new episodes in one batched pass).
+on the detector (its NLL on the same steps), detach the state, then refill the slots whose
+episode ended (state zeroed; detector scores and U_t come with the episode, computed once in a
+batched pass by `EpisodeLoader`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from learner.batching import EpisodeBatch, PreparedEpisode, pad_episodes, prepar
 from learner.checkpoint import load_checkpoint, save_checkpoint
 from learner.detector_warmup import warm_up_detector
 from learner.episodes import EpisodeLike, EpisodeSource, generate_episodes, tmaze_reward_values
-from learner.evaluation import HeldOutSet, evaluate
+from learner.evaluation import HeldOutSet, detector_trace, evaluate
 from learner.loader import EpisodeLoader
 from learner.prefetch import Prefetcher
 from learner.slots import Rollout, SlotBuffer
@@ -234,6 +235,12 @@ class MemUPTrainer:
                                self.config, self.class_values, self.ema)
         metrics["memup/eval_time_s"] = time.perf_counter() - start
         return {**metrics, **self.counters()}
+
+    def detector_trace(self, episode: int = 0) -> dict:
+        """Uncertainty scores along one held-out episode: {"scores", "junction", "score"}."""
+        with self._autocast():
+            return detector_trace(self.detector, self._held_out_set(), self.config,
+                                  self.class_values, self.ema, episode)
 
     def train_until(
         self,

@@ -33,7 +33,8 @@ class ExactCodec:
     def __post_init__(self) -> None:
         unique = tuple(sorted({float(v) for v in self.values}))
         if len(unique) < 2:
-            raise ValueError(f"an exact codec needs at least two distinct values, got {self.values}")
+            raise ValueError(
+                f"an exact codec needs at least two distinct values, got {self.values}")
         object.__setattr__(self, "values", unique)
 
     @property

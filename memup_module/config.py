@@ -52,8 +52,8 @@ class MemoryConfig:
     """Number of discrete actions (one-hot encoded in the memory input)."""
     forget_bias: float = 3.0
     """Added at initialisation to the bias of the LSTM forget gate (GRU: update gate), so the
-    cell starts out keeping its state. Halved the updates MemUP needs on T-Maze-100 and -1000
-    (bench/memup_learner.py) against PyTorch's default (0)."""
+    cell starts out keeping its state: MemUP on T-Maze-1000 needed 2000 updates instead of
+    6250 with PyTorch's default 0 (bench/memup_learner.py, ablations)."""
 
     def __post_init__(self) -> None:
         _require_choice("memory.cell", self.cell, CELLS)
@@ -92,13 +92,14 @@ class MemUPConfig:
     rollout: int = 1
     """r: steps per slot per update (truncated-BPTT length). Default 1, by measurement
     (bench/memup_learner.py, rollout sweep, 2-core CPU): it reached junction_accuracy 0.99 in
-    the least wall-clock at L = 100 and 1000, because an update costs ~3.5 ms at r = 1 and the
-    updates needed barely fall as r grows. Set r ~ 16 for L ~ 10 000: at r = 1 each slot keeps
+    the least wall-clock at L = 100 (6.8 s; r = 2, 4, 8: 8.5, 9.9, 13 s) and L = 1000 (14 s;
+    r = 2, 4: 17, 19 s): an update costs ~3.5 ms at r = 1 and the updates needed barely fall
+    as r grows. Set r ~ 16 for L ~ 10 000: at r = 1 each slot keeps
     its episode for 10 000 updates and the predictor memorises the 64 slot episodes instead of
     learning to carry the cue (the authors use r = 20 at L = 20 000)."""
     stagger_start: bool = True
     """Start the first episode of each slot at a random step, so that the slots do not walk
-    their episodes in lockstep (T-Maze-1000 needed ~40 % fewer updates, bench/memup_learner.py)."""
+    their episodes in lockstep (T-Maze-1000: 2000 updates instead of 3000, bench ablations)."""
     lr: float = 5e-4
     """Adam learning rate of memory + predictor."""
     detector_lr: float = 1e-3
@@ -136,7 +137,7 @@ class MemUPConfig:
     """Seed of the held-out episodes."""
     checkpoint_every: int = 1000
     """Updates between learner checkpoints (0 disables them)."""
-    prefetch_episodes: int = 128
+    prefetch_episodes: int = 64
     """Episodes the background thread keeps ready; 0 samples synchronously (serial mode)."""
     sample_batch: int = 16
     """Episodes per call to the source's `sample`."""

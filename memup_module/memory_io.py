@@ -14,7 +14,9 @@ from memup_module.memory import Memory
 MEMORY_FORMAT = "memup-memory/1"
 
 
-def save_memory(path: str | os.PathLike, memory: Memory, config: MemoryConfig | None = None) -> Path:
+def save_memory(
+    path: str | os.PathLike, memory: Memory, config: MemoryConfig | None = None
+) -> Path:
     """Writes the memory's weights (on CPU) and architecture; atomic via a temporary file."""
     config = config or memory.config
     path = Path(path)

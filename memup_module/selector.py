@@ -15,7 +15,8 @@ _BLOCK = 64
 def _prepared_scores(scores: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
     steps = torch.arange(scores.shape[1], device=scores.device)
     live = steps < lengths.to(scores.device).unsqueeze(1)
-    finite = torch.nan_to_num(scores.float(), nan=-torch.inf).clamp(min=torch.finfo(torch.float32).min)
+    lowest = torch.finfo(torch.float32).min
+    finite = torch.nan_to_num(scores.float(), nan=-torch.inf).clamp(min=lowest)
     return torch.where(live, finite, -torch.inf), live, steps
 
 

@@ -45,6 +45,8 @@ def test_learner_actor_trains_saves_restores_and_exports(ray_cluster, tmp_path):
     assert 0.0 <= evaluation["memup/junction_accuracy"] <= 1.0
     assert evaluation["memup/step"] == 6
 
+    trace = ray.get(learner.detector_trace.remote())
+    assert trace["junction"] == len(trace["scores"]) - 1
     exported = ray.get(learner.export_memory.remote())
     assert exported == str(tmp_path / "memup" / "memory.pt")
     memory = load_memory(exported)

@@ -6,7 +6,7 @@ import torch
 import learner.evaluation as evaluation
 from envs import TMazeConfig
 from learner.episodes import generate_episodes
-from learner.evaluation import HeldOutSet, evaluate
+from learner.evaluation import HeldOutSet, detector_trace, evaluate
 from memup_module import Detector, Memory, MemoryConfig, MemUPConfig, Predictor, make_codec
 
 CONFIG = MemUPConfig(memory=MemoryConfig(hidden_size=16))
@@ -18,7 +18,8 @@ def setup():
     torch.manual_seed(0)
     codec = make_codec(CONFIG, (-3.0, 0.0, 4.0))
     held_out = HeldOutSet.build(generate_episodes(TMAZE, 40, 7), CONFIG, codec, torch.device("cpu"))
-    nets = (Memory(CONFIG.memory), Predictor(CONFIG.memory, 8, 8, 3), Detector(CONFIG.memory, 8, 8, 3))
+    nets = (Memory(CONFIG.memory), Predictor(CONFIG.memory, 8, 8, 3),
+            Detector(CONFIG.memory, 8, 8, 3))
     return held_out, nets, torch.tensor([-3.0, 0.0, 4.0])
 
 
@@ -50,3 +51,11 @@ def test_head_is_the_first_episodes(setup):
     assert head.num_episodes == 5 and head.batch.num_steps == int(held_out.batch.lengths[:5].max())
     assert torch.equal(head.junction_classes, held_out.junction_classes[:5])
     assert held_out.head(100) is held_out
+
+
+def test_detector_trace_scores_every_step_of_one_episode(setup):
+    held_out, (_, _, detector), values = setup
+    trace = detector_trace(detector, held_out, CONFIG, values, index=3)
+    length = int(held_out.batch.lengths[3])
+    assert len(trace["scores"]) == length and trace["junction"] == length - 1
+    assert trace["score"] == "entropy"

@@ -15,12 +15,14 @@ def test_masked_nll_pinned_on_a_hand_made_batch():
     logits = torch.log(torch.tensor([[0.5, 0.25, 0.25], [0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]))
     classes = torch.tensor([0, 2, 2])
     mask = torch.tensor([True, True, False])
-    assert masked_nll(logits, classes, mask).item() == pytest.approx((math.log(2) + math.log(4)) / 2)
+    expected = (math.log(2) + math.log(4)) / 2
+    assert masked_nll(logits, classes, mask).item() == pytest.approx(expected)
 
 
 def test_masked_nll_of_nothing_is_zero():
     logits = torch.randn(4, 3)
-    assert masked_nll(logits, torch.zeros(4, dtype=torch.long), torch.zeros(4, dtype=torch.bool)) == 0
+    nothing = torch.zeros(4, dtype=torch.bool)
+    assert masked_nll(logits, torch.zeros(4, dtype=torch.long), nothing) == 0
 
 
 @settings(max_examples=30, deadline=None)

@@ -106,7 +106,7 @@ def run(quick: bool = False, memories: dict[int, Path] | None = None) -> dict:
     result: dict = {"impala_config": dataclasses.asdict(impala), "pretraining": {},
                     "throughput": {}, "to_target": {}}
     with tempfile.TemporaryDirectory() as scratch:
-        ray.init(num_cpus=None, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=None, include_dashboard=False, log_to_driver=False)
         try:
             for length in lengths:
                 if length in memories:

@@ -185,7 +185,7 @@ def run(quick: bool = False) -> dict:
         device: {str(n): _in_child("memory", length=n, device=device) for n in lengths}
         for device in devices
     }
-    seeds = [0] if quick else [0, 1, 2]
+    seeds = [0] if quick else [0, 1, 2, 3, 4]
     result["time_to_target"] = {
         str(n): _time_to_target(n, seeds if n < 10000 else seeds[:1])
         for n in (lengths[:1] if quick else lengths)
@@ -210,6 +210,7 @@ def run(quick: bool = False) -> dict:
         result["ablations_L1000"] = {
             "no_stagger": _time_to_target(1000, [0, 1], {"stagger_start": False}),
             "forget_bias_0": _time_to_target(1000, [0, 1], {"memory": {"forget_bias": 0.0}}),
+            "forget_bias_3": _time_to_target(1000, [0, 1], {"memory": {"forget_bias": 3.0}}),
         }
     return result
 

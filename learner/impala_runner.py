@@ -238,7 +238,7 @@ def _ray_session() -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    ray.init(include_dashboard=False)
+    ray.init(address="local", include_dashboard=False)
     try:
         yield
     finally:

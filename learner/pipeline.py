@@ -60,10 +60,10 @@ def pretrain(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
 
 def train_policy_phase(config: RunConfig, run: RunDir, *, baseline: bool,
                        memory_path: Path | None = None) -> dict[str, Any]:
-    """IMPALA on the pretrained memory (or the baseline's fresh one); saves the module."""
-    memory = None
+    """IMPALA on the pretrained memory, or for the baseline a fresh, trainable memory of the
+    same architecture (taken from the memory file when there is one); saves the module."""
+    memory = Path(memory_path or run.memory)
     if not baseline:
-        memory = Path(memory_path or run.memory)
         if not memory.is_file():
             raise MissingMemoryError(
                 f"no pretrained memory at {memory}: run `memup pretrain --config ... "

@@ -45,7 +45,9 @@ def ray_for_run(*, num_cpus: int | None = None, dashboard: bool = True) -> Itera
     if os.environ.get("RAY_ADDRESS"):
         context = ray.init(address="auto")
     else:
+        # "local" always starts a fresh instance, never one a stale `ray start` left on record.
         context = ray.init(
+            address="local",
             num_cpus=num_cpus,
             include_dashboard=dashboard,
             dashboard_host=DASHBOARD_HOST,

@@ -50,10 +50,10 @@ class MemoryConfig:
     """Observation size (3 for the Noisy T-Maze)."""
     num_actions: int = 2
     """Number of discrete actions (one-hot encoded in the memory input)."""
-    forget_bias: float = 3.0
+    forget_bias: float = 5.0
     """Added at initialisation to the bias of the LSTM forget gate (GRU: update gate), so the
-    cell starts out keeping its state: MemUP on T-Maze-1000 needed 2000 updates instead of
-    6250 with PyTorch's default 0 (bench/memup_learner.py, ablations)."""
+    cell starts out keeping its state. T-Maze-1000 took a median 2000 updates with 5, 3750
+    with 3 and 5000 with PyTorch's default 0 (bench/memup_learner.py, ablations)."""
 
     def __post_init__(self) -> None:
         _require_choice("memory.cell", self.cell, CELLS)
@@ -91,15 +91,16 @@ class MemUPConfig:
     """B: episodes trained side by side, one per slot."""
     rollout: int = 1
     """r: steps per slot per update (truncated-BPTT length). Default 1, by measurement
-    (bench/memup_learner.py, rollout sweep, 2-core CPU): it reached junction_accuracy 0.99 in
-    the least wall-clock at L = 100 (6.8 s; r = 2, 4, 8: 8.5, 9.9, 13 s) and L = 1000 (14 s;
-    r = 2, 4: 17, 19 s): an update costs ~3.5 ms at r = 1 and the updates needed barely fall
-    as r grows. Set r ~ 16 for L ~ 10 000: at r = 1 each slot keeps
-    its episode for 10 000 updates and the predictor memorises the 64 slot episodes instead of
-    learning to carry the cue (the authors use r = 20 at L = 20 000)."""
+    (bench/memup_learner.py, rollout sweep, 2-core CPU, median wall-clock to junction_accuracy
+    0.99): L = 100: 5.5 s at r = 1 against 6.8, 9.4, 10.5 s at r = 2, 4, 8; L = 1000: 11.7 s
+    against 12.3, 15.5 s at r = 2, 4. An update costs ~3 ms at r = 1 and the updates needed
+    barely fall as r grows. Use r ~ 16 for L ~ 10 000: at r = 1 a slot keeps its episode for
+    10 000 updates and the predictor memorised the 64 slot episodes instead of learning to
+    carry the cue (the authors use r = 20 at L = 20 000)."""
     stagger_start: bool = True
     """Start the first episode of each slot at a random step, so that the slots do not walk
-    their episodes in lockstep (T-Maze-1000: 2000 updates instead of 3000, bench ablations)."""
+    their episodes in lockstep (T-Maze-1000: median 2000 updates instead of 3500, bench
+    ablations)."""
     lr: float = 5e-4
     """Adam learning rate of memory + predictor."""
     detector_lr: float = 1e-3
@@ -129,7 +130,7 @@ class MemUPConfig:
     """Updates between evaluations in `train_until`."""
     eval_episodes: int = 256
     """Held-out episodes per evaluation (generated from `eval_seed`, never from the store)."""
-    eval_screen_episodes: int = 64
+    eval_screen_episodes: int = 32
     """`train_until` first evaluates this many of the held-out episodes and runs the full set
     only once they reach the target: evaluation costs O(episodes x T) and dominated the
     wall-clock at L = 1000 otherwise. 0 always evaluates the full set."""
@@ -140,14 +141,14 @@ class MemUPConfig:
     prefetch_episodes: int = 64
     """Episodes the background thread keeps ready; 0 samples synchronously (serial mode)."""
     sample_batch: int = 16
-    """Episodes per call to the source's `sample`."""
+    """Episodes per call to the source's `sample`, and per batched detector-scoring pass."""
     device: str = "auto"
     """"auto" (CUDA when present), "cpu" or "cuda"."""
     num_threads: int = 1
-    """torch intra-op threads (0: every core the process may run on). 1 by default: B x H
-    matrices of 64 x 256 gain little from a second thread, OpenMP's spin-waiting made updates
-    up to 100x slower whenever another process held the other core of the 2-core machine, and
-    the free core serves the prefetch thread, collectors and Redis."""
+    """torch intra-op threads (0: every core the process may run on). 1 by default: on the
+    2-core machine a second thread made an update ~25 % faster when the machine was idle but
+    2.7x slower as soon as one other process kept a core busy (OpenMP spin-waiting), and the
+    free core serves the prefetch thread, collectors and Redis."""
     seed: int = 0
     """Seed of network initialisation and of the trainer's own random draws."""
     memory: MemoryConfig = dataclasses.field(default_factory=MemoryConfig)

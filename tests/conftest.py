@@ -25,7 +25,7 @@ def ray_local():
     """A local Ray instance (2 CPUs, no dashboard) for the tests of one module."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
     yield ray
     ray.shutdown()
 

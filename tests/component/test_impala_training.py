@@ -26,7 +26,7 @@ SMALL = dict(num_envs_per_env_runner=16, rollout_fragment_length=8, max_seq_len=
 
 @pytest.fixture(scope="module")
 def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 

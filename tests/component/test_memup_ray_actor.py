@@ -20,7 +20,7 @@ SOURCE = functools.partial(generated_source, TMAZE, 40, 0)
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    ray.init(num_cpus=2, include_dashboard=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
     yield
     ray.shutdown()
 

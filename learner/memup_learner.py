@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from envs import TMazeConfig
-from learner.batching import pad_episodes, prepare_episode
 from learner.checkpoint import CheckpointDir
-from learner.episodes import EpisodeSource, generate_episodes
+from learner.episodes import EpisodeSource
 from learner.metrics import MetricsWriter, RayGaugeExporter
 from learner.trainer import Metrics, MemUPTrainer
 from memup_module import MemUPConfig
-from memup_module.scoring import score_episodes
 
 ACTOR_NAME = "memup-learner"
 
@@ -111,18 +109,6 @@ class MemUPLearner:
     def export_memory(self, path: str | os.PathLike | None = None) -> str:
         """Writes the memup-memory/1 file (default `run_dir/memup/memory.pt`)."""
         return str(self.trainer.export_memory(path or self.memup_dir / "memory.pt"))
-
-    def detector_trace(self) -> dict[str, Any]:
-        """The detector's uncertainty at every step of one held-out episode (the report's
-        plot): {"scores": [...], "junction": T - 1}."""
-        trainer = self.trainer
-        episode = generate_episodes(trainer.tmaze, 1, trainer.config.eval_seed)[0]
-        batch = pad_episodes([prepare_episode(episode, trainer.config, trainer.codec)],
-                             trainer.device)
-        scores = score_episodes(trainer.config.detector_score, trainer.detector, batch.context,
-                                batch.classes, batch.values, batch.x, trainer.class_values,
-                                trainer.ema)
-        return {"scores": scores[0].float().cpu().tolist(), "junction": len(episode.action) - 1}
 
     def close(self) -> None:
         self.trainer.close()

@@ -25,10 +25,9 @@ import torch
 
 from bench.common import write_result
 from envs import TMazeConfig
-from learner.episodes import InMemorySource, generate_episodes
 from learner.impala_config import ImpalaConfig
 from learner.impala_runner import build_impala_config, module_settings, train_policy
-from learner.trainer import MemUPTrainer
+from learner.trainer import pretrain_memory
 from memup_module import MemUPConfig
 
 PRETRAIN_EPISODES = 2000
@@ -38,13 +37,7 @@ THROUGHPUT_ITERATIONS = 8
 def pretrain_memory(tmaze: TMazeConfig, path: Path) -> dict:
     """Phase I on random-policy episodes until junction accuracy >= 0.99; exports `path`."""
     start = time.perf_counter()
-    source = InMemorySource(generate_episodes(tmaze, PRETRAIN_EPISODES, seed=1))
-    trainer = MemUPTrainer(MemUPConfig(), source, tmaze)
-    try:
-        metrics = trainer.train_until(progress=False)
-        trainer.export_memory(path)
-    finally:
-        trainer.close()
+    metrics = pretrain_memory(tmaze, MemUPConfig(), PRETRAIN_EPISODES, path)
     return {"junction_accuracy": metrics["memup/junction_accuracy"],
             "updates": int(metrics["memup/step"]),
             "wall_s": round(time.perf_counter() - start, 1)}

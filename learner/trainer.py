@@ -29,7 +29,8 @@ from envs import TMazeConfig
 from learner.batching import EpisodeBatch, PreparedEpisode, pad_episodes, prepare_episode
 from learner.checkpoint import load_checkpoint, save_checkpoint
 from learner.detector_warmup import warm_up_detector
-from learner.episodes import EpisodeLike, EpisodeSource, generate_episodes, tmaze_reward_values
+from learner.episodes import (EpisodeLike, EpisodeSource, InMemorySource, generate_episodes,
+                              tmaze_reward_values)
 from learner.evaluation import HeldOutSet, detector_trace, evaluate
 from learner.loader import EpisodeLoader
 from learner.prefetch import Prefetcher
@@ -339,3 +340,17 @@ class MemUPTrainer:
     def close(self) -> None:
         """Stops the prefetch thread."""
         self._prefetcher.close()
+
+
+def pretrain_memory(tmaze: TMazeConfig, config: MemUPConfig, num_episodes: int,
+                    path: str | os.PathLike, seed: int = 1) -> Metrics:
+    """Serial phase I on freshly generated random-policy episodes (no store, no Ray): trains
+    until the target accuracy or the budget and writes the memory file to `path`."""
+    trainer = MemUPTrainer(config, InMemorySource(generate_episodes(tmaze, num_episodes, seed)),
+                           tmaze)
+    try:
+        metrics = trainer.train_until(progress=False)
+        trainer.export_memory(path)
+    finally:
+        trainer.close()
+    return metrics

@@ -44,18 +44,24 @@ def free_port() -> int:
 
 def test_make_train_distributed_runs_the_smoke_preset_as_a_ray_job(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
-    gcs_port, dashboard_port = free_port(), free_port()
+    dashboard_port = free_port()
+    # Every port of its own, so processes of an earlier Ray still shutting down cannot clash.
+    ports = [f"--port={free_port()}", f"--dashboard-port={dashboard_port}",
+             f"--dashboard-agent-listen-port={free_port()}",
+             f"--metrics-export-port={free_port()}", f"--ray-client-server-port={free_port()}",
+             f"--runtime-env-agent-port={free_port()}"]
+    head_log = tmp_path / "head.log"
     head = subprocess.Popen(
-        [str(VENV_BIN / "ray"), "start", "--head", "--block", f"--port={gcs_port}",
-         "--num-cpus=2", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [str(VENV_BIN / "ray"), "start", "--head", "--block", "--num-cpus=2",
+         "--dashboard-host=127.0.0.1", *ports],
+        env=env, stdout=head_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     address = f"http://127.0.0.1:{dashboard_port}"
     try:
         deadline = time.monotonic() + 120
         while subprocess.run([str(VENV_BIN / "ray"), "job", "list", "--address", address],
                              env=env, capture_output=True).returncode != 0:
-            assert head.poll() is None and time.monotonic() < deadline, "head did not start"
+            assert head.poll() is None and time.monotonic() < deadline, head_log.read_text()[-3000:]
             time.sleep(2)
         job = subprocess.run(
             ["make", "train-distributed", "CONFIG=configs/smoke.yaml", f"RAY_ADDRESS={address}",

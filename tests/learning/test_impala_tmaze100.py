@@ -9,11 +9,11 @@ import ray
 from ray.rllib.core.rl_module.rl_module import RLModule
 
 from envs import TMazeConfig
-from learner.episodes import InMemorySource, generate_episodes
+
 from learner.impala_config import ImpalaConfig
 from learner.impala_runner import train_policy
 from learner.policy_eval import greedy_evaluate
-from learner.trainer import MemUPTrainer
+from learner.trainer import pretrain_memory
 from memup_module import MemUPConfig
 
 TMAZE = TMazeConfig(corridor_length=100)
@@ -23,13 +23,7 @@ TMAZE = TMazeConfig(corridor_length=100)
 def pretrained_memory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Phase I on random-policy episodes until junction accuracy >= 0.99."""
     path = tmp_path_factory.mktemp("memup") / "memory.pt"
-    source = InMemorySource(generate_episodes(TMAZE, 2000, seed=1))
-    trainer = MemUPTrainer(MemUPConfig(), source, TMAZE)
-    try:
-        metrics = trainer.train_until(progress=False)
-        trainer.export_memory(path)
-    finally:
-        trainer.close()
+    metrics = pretrain_memory(TMAZE, MemUPConfig(), 2000, path)
     assert metrics["memup/junction_accuracy"] >= 0.99, metrics
     return path
 

@@ -43,13 +43,17 @@ def free_port() -> int:
 
 
 def test_make_train_distributed_runs_the_smoke_preset_as_a_ray_job(tmp_path):
-    env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    # Ray's token authentication on: the head, `ray job` and the job share ~/.ray/auth_token.
+    env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+           "RAY_AUTH_MODE": "token"}
     dashboard_port = free_port()
     # Every port of its own, so processes of an earlier Ray still shutting down cannot clash.
     ports = [f"--port={free_port()}", f"--dashboard-port={dashboard_port}",
              f"--dashboard-agent-listen-port={free_port()}",
              f"--metrics-export-port={free_port()}", f"--ray-client-server-port={free_port()}",
              f"--runtime-env-agent-port={free_port()}"]
+    subprocess.run([str(VENV_BIN / "ray"), "get-auth-token", "--generate"], env=env,
+                   check=True, capture_output=True)
     head_log = tmp_path / "head.log"
     head = subprocess.Popen(
         [str(VENV_BIN / "ray"), "start", "--head", "--block", "--num-cpus=2",

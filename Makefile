@@ -7,12 +7,15 @@ PYTEST := $(PY) -m pytest
 
 CONFIG ?= configs/tmaze-1000.yaml
 CLUSTER ?= cluster.yaml
-RAY_ADDRESS ?= http://127.0.0.1:8265
+# `make dashboard` forwards the head's dashboard here; jobs are submitted through it.
+DASHBOARD_PORT ?= 8265
+RAY_ADDRESS ?= http://127.0.0.1:$(DASHBOARD_PORT)
+# The interpreter the cluster yamls install on every node; jobs run it by name.
+CLUSTER_PYTHON ?= ~/memup-rl/.venv/bin/python
 RUN_NAME ?= $(notdir $(basename $(CONFIG)))-$(shell date +%Y%m%d-%H%M%S)
-# On a cluster head, `memup serve-redis` leaves the store's URL here (see cluster.yaml).
-HEAD_REDIS_URL_FILE := $$HOME/memup-redis/url
 
-.PHONY: install test test-slow bench clean train train-distributed cluster-up cluster-down dashboard
+.PHONY: install test test-slow test-cluster bench clean train train-distributed cluster-up \
+	cluster-down dashboard
 
 install: $(STAMP)
 
@@ -31,6 +34,10 @@ test: install
 test-slow: install
 	$(PYTEST) tests/learning
 
+# The real `ray up` on three hosts emulated with network namespaces (root; skips otherwise).
+test-cluster: install
+	$(PYTEST) tests/cluster
+
 # Benchmarks: prints figures and records them under bench/results/.
 bench: install
 	$(PY) bench/run_all.py
@@ -39,22 +46,24 @@ bench: install
 train: install
 	$(PY) -m learner.cli train --config $(CONFIG) --run-dir runs/$(RUN_NAME) $(ARGS)
 
-# The same pipeline as a Ray Job on the cluster of RAY_ADDRESS (`make dashboard` forwards it).
+# The same pipeline as a Ray Job on the cluster of CLUSTER, through `make dashboard`'s port.
+# It checks the head's store first; the job reads the store's URL on the head.
 train-distributed: install
-	$(VENV)/bin/ray job submit --address $(RAY_ADDRESS) --working-dir . \
-	  --runtime-env-json '{"excludes": [".venv", "runs", ".git", ".pytest_cache", ".hypothesis"]}' \
-	  -- bash -c 'if [ -f $(HEAD_REDIS_URL_FILE) ]; then export MEMUP_REDIS_URL=$$(cat $(HEAD_REDIS_URL_FILE)); fi; \
-	  python -m learner.cli train --config $(CONFIG) --run-dir $$HOME/memup-runs/$(RUN_NAME) $(ARGS)'
+	$(PY) -m learner.submit --cluster '$(CLUSTER)' --address $(RAY_ADDRESS) \
+	  --python '$(CLUSTER_PYTHON)' --config $(CONFIG) --run-name $(RUN_NAME) -- $(ARGS)
 
+# Token authentication stays on: the token made here is copied to every node (file_mounts).
 cluster-up: install
+	@RAY_AUTH_MODE=token $(VENV)/bin/ray get-auth-token --generate > /dev/null
 	$(VENV)/bin/ray up -y $(CLUSTER)
 
 cluster-down: install
 	$(VENV)/bin/ray down -y $(CLUSTER)
 
-# Forwards the head's dashboard to http://127.0.0.1:8265 (keep it running in its own terminal).
+# Forwards the head's dashboard to http://127.0.0.1:$(DASHBOARD_PORT) (keep it running in its own
+# terminal); `ray get-auth-token` prints the token its login page asks for.
 dashboard: install
-	$(VENV)/bin/ray dashboard $(CLUSTER)
+	$(VENV)/bin/ray dashboard -p $(DASHBOARD_PORT) $(CLUSTER)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

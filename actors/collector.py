@@ -125,6 +125,7 @@ class EpisodeCollector:
         return {
             "collector/id": self.collector_id,
             "collector/node_id": _node_id(),
+            "collector/node_ip": _node_ip(),
             "collector/pid": os.getpid(),
             "collector/episodes": self._flushed_episodes,
             "collector/steps": self._flushed_steps,
@@ -176,6 +177,15 @@ def _incarnation() -> int:
     except (ImportError, RuntimeError, AttributeError):
         pass
     return 0
+
+
+def _node_ip() -> str | None:
+    try:
+        import ray
+
+        return ray.util.get_node_ip_address() if ray.is_initialized() else None
+    except ImportError:
+        return None
 
 
 def _node_id() -> str | None:

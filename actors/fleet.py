@@ -10,6 +10,7 @@ import ray
 
 from actors.collector import EpisodeCollector
 from actors.config import CollectorConfig
+from actors.placement import worker_resources
 from envs import TMazeConfig
 from trajectory_store import StoreConfig, TrajectoryStore
 
@@ -48,10 +49,14 @@ class CollectorFleet:
         share = None
         if num_episodes is not None:
             share = -(-num_episodes // collect.num_collectors)  # ceil: the shares cover the quota
+        # On a cluster started by `memup node`, collectors keep to the workers (the head holds
+        # the learners); SPREAD then shares them out among the workers.
+        placement = worker_resources(ray.cluster_resources())
         actors = [
             RemoteCollector.options(
                 name=f"collector-{i}",
                 num_cpus=collect.num_cpus_per_collector,
+                resources=placement,
                 scheduling_strategy="SPREAD",
             ).remote(
                 i,

@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from learner.cluster_node import NodeError
 from learner.config import ConfigError, load_config, save_config
 from learner.run_dir import RunDir
 
@@ -109,6 +110,26 @@ def cmd_serve_redis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_node(args: argparse.Namespace) -> int:
+    """Starts or stops this project's processes on a cluster node (see learner.cluster_node)."""
+    from learner import cluster_node
+
+    if args.action == "stop":
+        stopped = cluster_node.stop()
+        print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+        return 0
+    # The yamls write `memup node start ... -- ray start ARGS` (Ray's launcher looks for
+    # "ray start" in the start commands); the words before ARGS are this module's.
+    ray_args = list(args.ray_args)
+    while ray_args[:1] in (["--"], ["ray"], ["start"]):
+        ray_args.pop(0)
+    ip = cluster_node.start(head=args.head, address=args.address, ray_args=ray_args,
+                            redis_port=args.redis_port)
+    role = "head" if args.head else "worker"
+    print(f"{role} node {ip} started (logs in {cluster_node.STATE_DIR}/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memup", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--advertise-host", help="host put in the URL (the head's address)")
     serve.set_defaults(func=cmd_serve_redis)
+
+    node = commands.add_parser("node", help="start/stop this project's Ray (and Redis) on a "
+                               "cluster node, by pid; cluster.yaml runs it")
+    node.add_argument("action", choices=["start", "stop"])
+    node.add_argument("--head", action="store_true", help="the head: also the store's Redis")
+    node.add_argument("--address", help="a worker: the head's HOST:PORT")
+    node.add_argument("--redis-port", type=int, default=6380)
+    node.add_argument("ray_args", nargs=argparse.REMAINDER,
+                      help="after --: more `ray start` arguments")
+    node.set_defaults(func=cmd_node)
     return parser
 
 
@@ -152,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"memup: bad config: {error}", file=sys.stderr)
         return 2
-    except (RunDirError, FileNotFoundError) as error:
+    except (RunDirError, FileNotFoundError, NodeError) as error:
         print(f"memup: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -37,11 +37,12 @@ def _require_bool(name: str, value: object) -> None:
 class ImpalaConfig:
     """IMPALA (RLlib new API stack) on `memup/NoisyTMaze-v0` with `MemUPPolicyModule`."""
 
-    num_env_runners: int = 0
-    """Remote EnvRunner actors (1 CPU each); 0 samples on the driver's local EnvRunner. On a
+    num_env_runners: int | str = "auto"
+    """Remote EnvRunner actors (1 CPU each); 0 samples on the driver's local EnvRunner. "auto":
+    one per CPU of the cluster's workers (`memup node` marks them) and 0 on one machine. On a
     2-core machine 2 runners sampled 6.6-16k env steps/s (9-10k locally), depending on what
     else ran; they also double the envs (so the steps before the first junction at L = 1000)
-    and need 2 free CPUs in Ray. 0 is the robust default; runners pay off on a cluster."""
+    and need 2 free CPUs in Ray. 0 is the robust choice there; runners pay off on a cluster."""
     num_envs_per_env_runner: int = 64
     """T-Mazes per EnvRunner, stepped as one numpy vector env. The first junction reward comes
     after ~L x this many env steps, and with a pretrained memory the heads learn from the first
@@ -113,7 +114,9 @@ class ImpalaConfig:
     def __post_init__(self) -> None:
         if isinstance(self.head_hiddens, list):
             object.__setattr__(self, "head_hiddens", tuple(self.head_hiddens))
-        for name in ("num_env_runners", "seed", "eval_seed"):
+        if self.num_env_runners != "auto":
+            _require_int("num_env_runners", self.num_env_runners, 0)
+        for name in ("seed", "eval_seed"):
             _require_int(name, getattr(self, name), 0)
         for name in ("num_envs_per_env_runner", "rollout_fragment_length", "max_seq_len",
                      "train_batch_size_per_learner", "minibatch_size", "num_epochs",
@@ -153,6 +156,10 @@ class ImpalaConfig:
                 f"rollout_fragment_length ({self.rollout_fragment_length}) and at most "
                 f"train_batch_size_per_learner ({self.train_batch_size_per_learner})"
             )
+
+    def env_runners_for(self, worker_cpus: int) -> int:
+        """Remote EnvRunners given the CPUs of the cluster's workers (resolves "auto")."""
+        return worker_cpus if self.num_env_runners == "auto" else int(self.num_env_runners)
 
     def gpus_per_learner(self, cluster_gpus: float) -> float:
         """GPUs for the learner given the cluster's GPU count (resolves "auto")."""

@@ -34,6 +34,7 @@ from ray.rllib.utils.metrics import (
 )
 from tqdm import tqdm
 
+from actors.placement import head_resources, worker_cpus, worker_resources
 from envs import TMazeConfig
 from learner.impala_config import ImpalaConfig
 from learner.impala_env import make_tmaze_env, register_rllib_env
@@ -66,21 +67,30 @@ def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline:
             f"no pretrained memory at {memory_path}: run phase I first (memup pretrain) or pass "
             "--memory PATH to a memory.pt"
         )
-    return policy_model_config(memory_path=str(Path(memory_path).resolve()),
+    # The weights go inside the config: remote EnvRunners and learners get them through Ray.
+    memory = load_memory(memory_path)
+    state = {name: value.numpy() for name, value in memory.state_dict().items()}
+    return policy_model_config(memory=dataclasses.asdict(memory.config), memory_state=state,
                                freeze_memory=impala.freeze_memory, **common)
 
 
 def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: dict,
-                        *, cluster_gpus: float = 0.0) -> IMPALAConfig:
-    """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the vector T-Maze."""
-    gpus = impala.gpus_per_learner(cluster_gpus)
+                        *, cluster: dict[str, float] | None = None,
+                        worker_cpus: int = 0) -> IMPALAConfig:
+    """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the vector T-Maze.
+    `cluster` (`ray.cluster_resources()`) and `worker_cpus` place it: EnvRunners on the
+    workers, a remote learner on the head, where the cluster marks them (actors.placement)."""
+    cluster = cluster or {}
+    gpus = impala.gpus_per_learner(cluster.get("GPU", 0.0))
+    runners = impala.env_runners_for(worker_cpus)
     return (
         IMPALAConfig()
         # Discrete actions need no unsquashing; RLlib's default would still walk every action.
         .environment(env=register_rllib_env(), env_config=tmaze.env_kwargs(),
                      normalize_actions=False)
         .env_runners(
-            num_env_runners=impala.num_env_runners,
+            num_env_runners=runners,
+            custom_resources_per_env_runner=worker_resources(cluster) if runners else {},
             num_envs_per_env_runner=impala.num_envs_per_env_runner,
             gym_env_vectorize_mode="vector_entry_point",
             rollout_fragment_length=impala.rollout_fragment_length,
@@ -90,6 +100,7 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
             # learner stays in the driver, which saves a process on small machines.
             num_learners=1 if gpus > 0 else 0,
             num_gpus_per_learner=gpus,
+            custom_resources_per_learner=head_resources(cluster) if gpus > 0 else {},
             learner_class=MemUPImpalaLearner,
             learner_config_dict={MEMORY_LR_MULTIPLIER: impala.memory_lr_multiplier},
         )
@@ -132,8 +143,8 @@ def train_policy(
     target = Path(out_dir) / ("baseline_policy" if baseline else "policy")
     start = time.perf_counter()
     with _ray_session(), _torch_threads(impala.num_threads):
-        gpus = float(ray.cluster_resources().get("GPU", 0.0))
-        algo = build_impala_config(tmaze, impala, model_config, cluster_gpus=gpus).build_algo()
+        algo = build_impala_config(tmaze, impala, model_config, cluster=ray.cluster_resources(),
+                                   worker_cpus=worker_cpus(ray.nodes())).build_algo()
         setup_s = time.perf_counter() - start
         try:
             module = _local_module(tmaze, model_config)

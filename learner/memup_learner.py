@@ -116,12 +116,15 @@ class MemUPLearner:
 
 
 def learner_actor_options(name: str = ACTOR_NAME, max_restarts: int = 2) -> dict[str, Any]:
-    """Ray actor options: one GPU when the cluster has one, else CPU only."""
+    """Ray actor options: one GPU when the cluster has one, else CPU only; on the head when the
+    cluster marks one (it writes the run dir, which lives on the driver's node: the head)."""
     import ray
 
-    has_gpu = ray.cluster_resources().get("GPU", 0) >= 1
-    return {"name": name, "num_cpus": 1, "num_gpus": 1 if has_gpu else 0,
-            "max_restarts": max_restarts}
+    from actors.placement import head_resources
+
+    cluster = ray.cluster_resources()
+    return {"name": name, "num_cpus": 1, "num_gpus": 1 if cluster.get("GPU", 0) >= 1 else 0,
+            "resources": head_resources(cluster), "max_restarts": max_restarts}
 
 
 def start_memup_learner(config: MemUPConfig, tmaze: TMazeConfig,

@@ -35,6 +35,9 @@ STATE_KEYS = {"lstm": ("h", "c"), "gru": ("h",)}
 DEFAULTS: dict[str, Any] = {
     "memory": None,  # MemoryConfig fields as a dict; used when memory_path is None
     "memory_path": None,  # a memup-memory/1 file (load_memory); overrides "memory"
+    # The memory's weights {name: numpy array} with "memory": they travel inside the config
+    # (through Ray), so EnvRunners and learners on other nodes never read a file.
+    "memory_state": None,
     "freeze_memory": True,  # memory weights fixed and kept in eval mode
     "obs_encoder_size": 32,  # each head's Linear(obs_dim -> this) + ReLU on the raw o_t
     "head_hiddens": (64,),  # hidden widths of each of the policy and value MLPs
@@ -94,6 +97,9 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             self.memory = load_memory(settings["memory_path"])
         else:
             self.memory = Memory(MemoryConfig(**(settings["memory"] or {})))
+            if settings["memory_state"] is not None:
+                self.memory.load_state_dict({name: torch.as_tensor(value) for name, value
+                                             in settings["memory_state"].items()})
         config: MemoryConfig = self.memory.config
         obs_size = int(np.prod(self.observation_space.shape))
         if obs_size != config.input_size:
@@ -157,7 +163,7 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         # A checkpoint rebuilds the memory from its architecture and takes the weights from
         # the module state, so restoring never needs the memory file.
         args, kwargs = super().get_ctor_args_and_kwargs()
-        model_config = {**self.settings, "memory_path": None,
+        model_config = {**self.settings, "memory_path": None, "memory_state": None,
                         "memory": dataclasses.asdict(self.memory.config)}
         return args, {**kwargs, "model_config": model_config}
 

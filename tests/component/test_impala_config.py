@@ -50,7 +50,7 @@ def test_rllib_config_carries_the_preset(tmp_path) -> None:
     impala = ImpalaConfig(lr=2e-3, entropy_coeff=0.01, vf_loss_coeff=0.1, gamma=0.95,
                           grad_clip=5.0, max_seq_len=20)
     model_config = module_settings(impala, memory_path=None, baseline=True)
-    config = build_impala_config(TMazeConfig(50), impala, model_config, cluster_gpus=1)
+    config = build_impala_config(TMazeConfig(50), impala, model_config, cluster={"GPU": 1.0})
     assert (config.lr, config.entropy_coeff, config.vf_loss_coeff, config.gamma,
             config.grad_clip) == (2e-3, 0.01, 0.1, 0.95, 5.0)
     assert config.num_envs_per_env_runner == impala.num_envs_per_env_runner
@@ -59,3 +59,20 @@ def test_rllib_config_carries_the_preset(tmp_path) -> None:
     assert config.env_config == TMazeConfig(50).env_kwargs()
     assert config.rl_module_spec.model_config["max_seq_len"] == 20
     assert config.timeout_s_sampler_manager == impala.sampler_wait_s > 0  # no spinning driver
+
+
+def test_on_a_cluster_env_runners_fill_the_workers_and_the_learner_stays_on_the_head() -> None:
+    impala = ImpalaConfig()
+    model_config = module_settings(impala, memory_path=None, baseline=True)
+    cluster = {"CPU": 5.0, "GPU": 1.0, "memup_head": 1.0, "memup_worker": 2.0}
+    config = build_impala_config(TMazeConfig(50), impala, model_config, cluster=cluster,
+                                 worker_cpus=4)
+    assert config.num_env_runners == 4
+    assert config.custom_resources_per_env_runner == {"memup_worker": 0.001}
+    assert config.custom_resources_per_learner == {"memup_head": 0.001}
+    # One machine: no marked nodes, "auto" samples on the driver.
+    local = build_impala_config(TMazeConfig(50), impala, model_config, cluster={"CPU": 2.0})
+    assert (local.num_env_runners, local.custom_resources_per_env_runner) == (0, {})
+    fixed = build_impala_config(TMazeConfig(50), ImpalaConfig(num_env_runners=1), model_config,
+                                cluster=cluster, worker_cpus=4)
+    assert fixed.num_env_runners == 1

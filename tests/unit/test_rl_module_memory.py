@@ -48,6 +48,23 @@ def test_memory_in_module_reproduces_load_memory_exactly(memory_file: Path) -> N
     assert torch.equal(out[Columns.STATE_OUT]["c"], c)
 
 
+def test_weights_carried_in_the_config_build_the_same_memory_as_the_file(memory_file: Path,
+                                                                         tmp_path: Path) -> None:
+    # What IMPALA's runner sends to EnvRunners on other nodes: no path, the weights themselves.
+    from learner.impala_config import ImpalaConfig
+    from learner.impala_runner import module_settings
+
+    settings = module_settings(ImpalaConfig(), memory_path=memory_file, baseline=False)
+    assert settings["memory_path"] is None and settings["memory_state"] is not None
+    memory_file.rename(tmp_path / "elsewhere.pt")  # nothing reads the file any more
+    module = build(**settings)
+    x = torch.randn(3, 9, 6)
+    expected, _ = load_memory(tmp_path / "elsewhere.pt")(x)
+    out = module.forward_train(batch_for(module, x))
+    assert torch.equal(out[Columns.EMBEDDINGS][..., :24], expected)
+    assert module.get_ctor_args_and_kwargs()[1]["model_config"]["memory_state"] is None
+
+
 def test_frozen_memory_has_no_gradients_and_stays_in_eval(memory_file: Path) -> None:
     module = build(memory_path=memory_file)
     module.train()

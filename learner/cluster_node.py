@@ -1,0 +1,178 @@
+"""This project's processes on one cluster node, started and stopped by pid (DESIGN.md §12).
+
+    memup node start --head -- ray start ARGS         # the store's Redis + `ray start --head`
+    memup node start --address HEAD:6379 -- ray start  # a worker joins the head
+    memup node stop                                    # only what `node start` started here
+
+cluster.yaml and cluster-local.yaml call these instead of `ray stop` / `pkill`, which act on
+every Ray and every matching process of the machine. Each node runs `ray start --block` in a
+session of its own with this interpreter's `ray`, with token authentication on (the token in
+~/.ray/auth_token, copied to every node by the yamls' file_mounts) and a custom resource that
+placement relies on: `memup_head` on the head (learners, the run dir), `memup_worker` on the
+workers (collectors, EnvRunners). Pids live in ~/.memup/node/; `stop` signals those process
+groups only, and only while the pid still runs the command it recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from actors.placement import HEAD_RESOURCE, WORKER_RESOURCE
+
+STATE_DIR = Path("~/.memup/node")
+REDIS_DIR = Path("~/memup-redis")  # serve-redis writes the store's URL to url here
+REDIS_PORT = 6380
+READY_TIMEOUT_S = 120.0
+
+
+class NodeError(RuntimeError):
+    """A node process did not start; the message carries its log's tail."""
+
+
+@dataclass(frozen=True)
+class NodeProcess:
+    """One process this module started: its pid file, log and the words of its command line
+    that identify it (so a recycled pid is never signalled)."""
+
+    name: str
+    marker: str
+
+    @property
+    def pid_file(self) -> Path:
+        return STATE_DIR.expanduser() / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return STATE_DIR.expanduser() / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        """The recorded pid while it still runs this process, else None."""
+        try:
+            pid = int(self.pid_file.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+        return pid if self.marker.encode() in cmdline else None
+
+    def start(self, command: list[str], env: dict[str, str]) -> int:
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("w") as log:
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid_file.write_text(str(process.pid))
+        return process.pid
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        """SIGTERM to its process group, SIGKILL after `timeout_s`; True if one was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        _signal_group(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")[-chars:]
+        except FileNotFoundError:
+            return "(no log)"
+
+
+RAY = NodeProcess("ray", "ray start")
+REDIS = NodeProcess("redis", "serve-redis")
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def node_ip(head_address: str | None) -> str:
+    """This node's address as the cluster sees it: on a worker the source address of the route
+    to the head; on the head its first non-loopback address (`hostname -I`)."""
+    if head_address:
+        host, _, port = head_address.rpartition(":")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, int(port or 6379)))  # UDP: picks the route, sends nothing
+            return probe.getsockname()[0]
+    found = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    ips = [ip for ip in found if ":" not in ip and not ip.startswith("127.")]
+    if not ips:
+        raise NodeError("this machine has no non-loopback IPv4 address for the cluster")
+    return ips[0]
+
+
+def start(*, head: bool, address: str | None, ray_args: list[str],
+          redis_port: int = REDIS_PORT) -> str:
+    """Stops what an earlier `start` left here, then starts this node; returns its address."""
+    if head == bool(address):
+        raise ValueError("give either --head or --address HEAD_IP:PORT")
+    stop()
+    ip = node_ip(address)
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    if not Path("~/.ray/auth_token").expanduser().is_file():
+        raise NodeError("no Ray token at ~/.ray/auth_token: the yamls copy the submitting "
+                        "machine's token there (make cluster-up creates it)")
+    if head:
+        # The v2 autoscaler counts the head among the local provider's workers, so it would
+        # start one worker too few; v1 launches every listed worker.
+        env["RAY_enable_autoscaler_v2"] = "0"
+        _start_redis(ip, redis_port, env)
+    resource = HEAD_RESOURCE if head else WORKER_RESOURCE
+    bin_dir = Path(sys.executable).parent
+    command = [str(bin_dir / "ray"), "start", "--block", f"--node-ip-address={ip}",
+               f"--resources={json.dumps({resource: 1})}",
+               *(["--head"] if head else [f"--address={address}"]), *ray_args]
+    # Ray's own processes inherit this interpreter's folder first on PATH.
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    RAY.start(command, env)
+    _wait_for(RAY, "Ray runtime started")
+    return ip
+
+
+def _start_redis(ip: str, port: int, env: dict[str, str]) -> None:
+    data = REDIS_DIR.expanduser()
+    (data / "url").unlink(missing_ok=True)
+    REDIS.start([sys.executable, "-m", "learner.cli", "serve-redis", "--data-dir", str(data),
+                 "--bind", "0.0.0.0", "--port", str(port), "--advertise-host", ip], env)
+    _wait_for(REDIS, "URL in")
+
+
+def _wait_for(process: NodeProcess, line: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while line not in process.log_tail(100_000):
+        if process.pid() is None:
+            raise NodeError(f"{process.name} exited while starting:\n{process.log_tail()}")
+        if time.monotonic() > deadline:
+            process.stop()
+            raise NodeError(f"{process.name} not ready after {READY_TIMEOUT_S:.0f} s:\n"
+                            f"{process.log_tail()}")
+        time.sleep(0.5)
+
+
+def stop() -> list[str]:
+    """Stops Ray, then the store's Redis, if `start` started them here; returns their names."""
+    return [process.name for process in (RAY, REDIS) if process.stop()]

@@ -1,0 +1,106 @@
+"""`make train-distributed`: `memup train` on the cluster, submitted as a Ray Job.
+
+    python -m learner.submit --cluster cluster.yaml --address http://127.0.0.1:8265 \\
+        --config configs/smoke.yaml --run-name smoke-1 [-- --baseline]
+
+Before submitting it checks, over the cluster launcher's SSH, that the head's store is up
+(`~/memup-redis/url`, left there by `memup node start --head`); the job reads that URL on the
+head, so the password never travels in the job's settings or logs. The job runs the cluster's
+interpreter by name (`--python`): inside a Ray Job a bare `python` is whatever the node's login
+shell puts first. `ray job submit` gets the token authentication mode; the token itself is
+~/.ray/auth_token, the same file `make cluster-up` copied to every node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+STORE_URL_FILE = "$HOME/memup-redis/url"
+RUNS_DIR = "$HOME/memup-runs"
+EXCLUDES = [".venv", "runs", ".git", ".pytest_cache", ".hypothesis", "bench/results"]
+
+
+class SubmitError(RuntimeError):
+    """The job cannot be submitted; the message says what to fix."""
+
+
+def _ray() -> str:
+    return str(Path(sys.executable).parent / "ray")
+
+
+def check_token() -> None:
+    if not Path("~/.ray/auth_token").expanduser().is_file() and not os.environ.get("RAY_AUTH_TOKEN"):
+        raise SubmitError("no Ray token at ~/.ray/auth_token: the cluster runs with token "
+                          "authentication; `make cluster-up` creates the token and copies it to "
+                          "every node (or set RAY_AUTH_TOKEN to the cluster's token)")
+
+
+def check_store(cluster_yaml: str) -> None:
+    """Fails unless the head of `cluster_yaml` has its store's URL file."""
+    found = subprocess.run(
+        [_ray(), "exec", cluster_yaml, f"test -s {STORE_URL_FILE}"],
+        capture_output=True, text=True,
+    )
+    if found.returncode != 0:
+        raise SubmitError(
+            f"the head of {cluster_yaml} has no store URL at ~/memup-redis/url: its Redis is "
+            f"not running. Restart the head's services with `ray up -y --restart-only "
+            f"{cluster_yaml}` (it runs `memup node start --head`), then submit again"
+        )
+
+
+def entrypoint(python: str, config: str, run_name: str, args: list[str]) -> str:
+    """The job's shell command: read the store URL on the head, then run the cluster's
+    interpreter by name."""
+    python = python.replace("~/", "$HOME/", 1) if python.startswith("~/") else python
+    train = " ".join([python, "-m", "learner.cli", "train", "--config", shlex.quote(config),
+                      "--run-dir", f"{RUNS_DIR}/{shlex.quote(run_name)}",
+                      *map(shlex.quote, args)])
+    missing = ("echo 'memup: no store URL at ~/memup-redis/url on the head: start the store "
+               "with `memup node start --head` (cluster.yaml does)' >&2; exit 2")
+    return (f'test -s "{STORE_URL_FILE}" || {{ {missing}; }}; '
+            f'MEMUP_REDIS_URL="$(cat "{STORE_URL_FILE}")" exec {train}')
+
+
+def submit(address: str, command: str) -> int:
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    runtime_env = json.dumps({"excludes": EXCLUDES})
+    return subprocess.run(
+        [_ray(), "job", "submit", "--address", address, "--working-dir", ".",
+         "--runtime-env-json", runtime_env, "--", "bash", "-c", command],
+        env=env,
+    ).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="train-distributed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cluster", default="",
+                        help="the cluster's yaml, to check its head before submitting "
+                             "('' for a cluster you started without one)")
+    parser.add_argument("--address", required=True, help="the dashboard, e.g. http://127.0.0.1:8265")
+    parser.add_argument("--python", default="~/memup-rl/.venv/bin/python",
+                        help="the interpreter on the head (the one the yamls install)")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--run-name", required=True)
+    parser.add_argument("train_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    try:
+        check_token()
+        if args.cluster:
+            check_store(args.cluster)
+    except SubmitError as error:
+        print(f"make train-distributed: {error}", file=sys.stderr)
+        return 2
+    train_args = [a for a in args.train_args if a != "--"]
+    return submit(args.address, entrypoint(args.python, args.config, args.run_name, train_args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

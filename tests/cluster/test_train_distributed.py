@@ -1,0 +1,117 @@
+"""`make train-distributed` on three emulated hosts brought up by the real `ray up`: the job
+succeeds, every actor runs where placement puts it, the run dir is whole on the head, the store's
+password shows in no log, and a worker host killed mid-job costs no acknowledged episode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import Cluster, unique_name
+
+ACTORS_BY_NODE = """
+import json, ray
+from ray.util.state import list_actors, list_nodes
+ray.init(address="auto", logging_level="ERROR")
+ips = {n.node_id: n.node_ip for n in list_nodes(detail=True)}
+print(json.dumps([[a.class_name, a.name, a.state, ips.get(a.node_id)]
+                  for a in list_actors(limit=10000, detail=True)]))
+"""
+
+STORE_STATS = """
+import dataclasses, json, pathlib
+from trajectory_store import TrajectoryStore
+url = (pathlib.Path.home() / "memup-redis" / "url").read_text().strip()
+store = TrajectoryStore.connect(url, "{name}")
+print(json.dumps(dataclasses.asdict(store.stats())))
+"""
+
+
+def actors(cluster: Cluster) -> list[list]:
+    return json.loads(cluster.head_python(ACTORS_BY_NODE).strip().splitlines()[-1])
+
+
+def run_files(cluster: Cluster, name: str) -> Path:
+    return cluster.hosts["head"].home / "memup-runs" / name
+
+
+def logs_of(cluster: Cluster) -> list[Path]:
+    found = []
+    for host in cluster.hosts.hosts.values():
+        found += [p for p in (host.tmp / "ray").rglob("*") if p.is_file()]
+        found += list((host.home / ".memup" / "node").glob("*.log"))
+    return found
+
+
+def test_smoke_job_runs_across_hosts_with_placement_by_resources(cluster: Cluster):
+    name = unique_name("smoke")
+    job = cluster.make("train-distributed", "CONFIG=configs/smoke.yaml", f"RUN_NAME={name}",
+                       "ARGS=--no-dashboard")
+    output = job.stdout + job.stderr
+    assert job.returncode == 0, output[-5000:]
+    assert "succeeded" in job.stdout.lower()
+
+    run = run_files(cluster, name)
+    for part in ("config.yaml", "memup/memory.pt", "policy", "baseline_policy", "metrics.jsonl",
+                 "figures.json", "report.md"):
+        assert (run / part).exists(), part
+    figures = json.loads((run / "figures.json").read_text())
+    assert figures["store/episodes"] >= 400
+
+    head = cluster.hosts["head"].ip
+    workers = {cluster.hosts[n].ip for n in ("worker1", "worker2")}
+    placed = actors(cluster)
+    collectors = [a for a in placed if (a[1] or "").startswith("collector-")]
+    runners = [a for a in placed if a[0] == "SingleAgentEnvRunner"]
+    learners = [a for a in placed if a[1] == "memup-learner"]
+    assert collectors and {a[3] for a in collectors} <= workers, placed
+    assert len({a[3] for a in collectors}) == 2, collectors  # spread over both workers
+    assert runners and {a[3] for a in runners} <= workers, placed
+    assert learners and {a[3] for a in learners} == {head}, placed
+
+    # The store's password is in its 0600 file on the head and nowhere else.
+    password = (cluster.hosts["head"].home / "memup-redis" / "password").read_text().strip()
+    assert password not in output
+    for path in [*logs_of(cluster), *run.rglob("*.jsonl"), run / "config.yaml", run / "report.md"]:
+        assert password.encode() not in path.read_bytes(), path
+
+
+def test_missing_store_fails_before_submitting_with_the_fix(cluster: Cluster):
+    url = cluster.hosts["head"].home / "memup-redis" / "url"
+    saved = url.read_text()
+    url.unlink()
+    try:
+        job = cluster.make("train-distributed", "CONFIG=configs/smoke.yaml",
+                           f"RUN_NAME={unique_name('nostore')}", timeout=300)
+    finally:
+        url.write_text(saved)
+    assert job.returncode != 0
+    assert "no store URL" in job.stderr and "--restart-only" in job.stderr
+    assert "Job submission" not in job.stdout  # nothing was submitted
+
+
+def test_worker_host_killed_mid_job_loses_no_acknowledged_episode(cluster: Cluster):
+    name = unique_name("kill")
+    job = subprocess.Popen(
+        ["make", "train-distributed", "CONFIG=configs/cluster-smoke.yaml", f"RUN_NAME={name}",
+         "ARGS=--no-dashboard", f"CLUSTER={cluster.yaml_path}", f"RAY_ADDRESS={cluster.address}"],
+        cwd=Path(__file__).resolve().parents[2], env=cluster.env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    victim = cluster.hosts["worker1"].ip
+    try:
+        deadline = time.monotonic() + 300
+        while not any((a[1] or "").startswith("collector-") and a[2] == "ALIVE" and a[3] == victim
+                      for a in actors(cluster)):
+            assert job.poll() is None and time.monotonic() < deadline, "no collector on worker1"
+            time.sleep(1)
+        cluster.hosts.kill("worker1")
+        output, _ = job.communicate(timeout=1200)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode == 0, output[-5000:]
+    stats = json.loads(cluster.head_python(STORE_STATS.format(name=name)).strip().splitlines()[-1])
+    assert stats["evicted"] == 0 and stats["episodes"] == stats["inserted"] >= 2000, stats
+    assert (run_files(cluster, name) / "policy").exists()

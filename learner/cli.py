@@ -119,10 +119,8 @@ def cmd_node(args: argparse.Namespace) -> int:
         print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
         return 0
     # The yamls write `memup node start ... -- ray start ARGS` (Ray's launcher looks for
-    # "ray start" in the start commands); the words before ARGS are this module's.
-    ray_args = list(args.ray_args)
-    while ray_args[:1] in (["--"], ["ray"], ["start"]):
-        ray_args.pop(0)
+    # "ray start" in the start commands).
+    ray_args = args.ray_args[2:] if args.ray_args[:2] == ["ray", "start"] else args.ray_args
     ip = cluster_node.start(head=args.head, address=args.address, ray_args=ray_args,
                             redis_port=args.redis_port)
     role = "head" if args.head else "worker"
@@ -164,20 +162,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve_redis)
 
     node = commands.add_parser("node", help="start/stop this project's Ray (and Redis) on a "
-                               "cluster node, by pid; cluster.yaml runs it")
+                               "cluster node, by pid; cluster.yaml runs it",
+                               usage="memup node {start,stop} [--head | --address HOST:PORT] "
+                                     "[-- ray start ARGS]")
     node.add_argument("action", choices=["start", "stop"])
     node.add_argument("--head", action="store_true", help="the head: also the store's Redis")
     node.add_argument("--address", help="a worker: the head's HOST:PORT")
     node.add_argument("--redis-port", type=int, default=6380)
-    node.add_argument("ray_args", nargs=argparse.REMAINDER,
-                      help="after --: more `ray start` arguments")
     node.set_defaults(func=cmd_node)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `memup node start ... -- ray start ARGS`: what follows -- goes to `ray start` untouched.
+    ray_args: list[str] = []
+    if argv[:1] == ["node"] and "--" in argv:
+        argv, ray_args = argv[:argv.index("--")], argv[argv.index("--") + 1:]
     args = build_parser().parse_args(argv)
+    args.ray_args = ray_args
     try:
         return args.func(args)
     except ConfigError as error:

@@ -60,15 +60,25 @@ class NodeProcess:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
         except (FileNotFoundError, ValueError, ProcessLookupError):
             return None
-        return pid if self.marker.encode() in cmdline else None
+        # An empty command line: the process is between fork and exec, or exiting.
+        return pid if not cmdline or self.marker.encode() in cmdline else None
 
-    def start(self, command: list[str], env: dict[str, str]) -> int:
+    def start(self, command: list[str], env: dict[str, str], ready_line: str) -> None:
+        """Starts `command` in a session of its own and waits for `ready_line` in its log."""
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("w") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid_file.write_text(str(process.pid))
-        return process.pid
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while ready_line not in self.log_tail(100_000):
+            if process.poll() is not None:
+                raise NodeError(f"{self.name} exited while starting:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise NodeError(f"{self.name} not ready after {READY_TIMEOUT_S:.0f} s:\n"
+                                f"{self.log_tail()}")
+            time.sleep(0.5)
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """SIGTERM to its process group, SIGKILL after `timeout_s`; True if one was running."""
@@ -148,8 +158,7 @@ def start(*, head: bool, address: str | None, ray_args: list[str],
                *(["--head"] if head else [f"--address={address}"]), *ray_args]
     # Ray's own processes inherit this interpreter's folder first on PATH.
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    RAY.start(command, env)
-    _wait_for(RAY, "Ray runtime started")
+    RAY.start(command, env, ready_line="Ray runtime started")
     return ip
 
 
@@ -157,20 +166,8 @@ def _start_redis(ip: str, port: int, env: dict[str, str]) -> None:
     data = REDIS_DIR.expanduser()
     (data / "url").unlink(missing_ok=True)
     REDIS.start([sys.executable, "-m", "learner.cli", "serve-redis", "--data-dir", str(data),
-                 "--bind", "0.0.0.0", "--port", str(port), "--advertise-host", ip], env)
-    _wait_for(REDIS, "URL in")
-
-
-def _wait_for(process: NodeProcess, line: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while line not in process.log_tail(100_000):
-        if process.pid() is None:
-            raise NodeError(f"{process.name} exited while starting:\n{process.log_tail()}")
-        if time.monotonic() > deadline:
-            process.stop()
-            raise NodeError(f"{process.name} not ready after {READY_TIMEOUT_S:.0f} s:\n"
-                            f"{process.log_tail()}")
-        time.sleep(0.5)
+                 "--bind", "0.0.0.0", "--port", str(port), "--advertise-host", ip], env,
+                ready_line="URL in")
 
 
 def stop() -> list[str]:

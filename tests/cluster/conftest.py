@@ -74,6 +74,8 @@ def seed_venv(host: Host) -> None:
     site = next((venv / "lib").glob("python3*/site-packages"))
     ours = next((VENV / "lib").glob("python3*/site-packages"))
     (site / "memup_test_runner.pth").write_text(f"{ours}\n")
+    # The hosts reach no package index: build the project with the setuptools seen above.
+    (venv / "pip.conf").write_text("[install]\nno-index = true\n# pip reads a store_false flag inverted: false turns build isolation off.\nno-build-isolation = false\n")
     for script in ("ray",):  # console scripts of the dependencies, pointed at this venv
         text = (VENV / "bin" / script).read_text().splitlines()
         text[0] = f"#!{venv / 'bin' / 'python'}"

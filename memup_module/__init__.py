@@ -11,7 +11,7 @@ Data flow of one MemUP update, for B slots and rollout r:
 `save_memory` / `load_memory` move the trained memory to phase II as `memory.pt`.
 """
 
-from memup_module.codec import (
+from memup_module.targets import (
     BinnedCodec,
     ExactCodec,
     TargetCodec,
@@ -19,7 +19,7 @@ from memup_module.codec import (
     episode_targets,
     make_codec,
 )
-from memup_module.config import MemoryConfig, MemUPConfig
+from memup_module.config import MemoryConfig, MemUPModelConfig
 from memup_module.losses import (
     entropy_score,
     masked_nll,
@@ -40,7 +40,7 @@ __all__ = [
     "Detector",
     "EmaModel",
     "ExactCodec",
-    "MemUPConfig",
+    "MemUPModelConfig",
     "Memory",
     "MemoryConfig",
     "Predictor",

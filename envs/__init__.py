@@ -4,6 +4,7 @@ import gymnasium as gym
 
 from envs.agent_inputs import PrevActionReward, PrevActionRewardVector, memory_inputs
 from envs.config import TMazeConfig
+from envs.episode_rng import draw_episode_seeds
 from envs.noisy_tmaze import OBS_DIM, NoisyTMaze
 from envs.vector_tmaze import NoisyTMazeVectorEnv
 
@@ -24,5 +25,6 @@ __all__ = [
     "PrevActionReward",
     "PrevActionRewardVector",
     "TMazeConfig",
+    "draw_episode_seeds",
     "memory_inputs",
 ]

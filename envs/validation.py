@@ -37,11 +37,13 @@ def require_real(name: str, value: object, low: float = -math.inf, high: float =
                  open_low: bool = False, error: type[ValueError] = ValueError) -> None:
     """A finite number in [low, high] (in (low, high] with `open_low`)."""
     inside = is_real(value) and (value > low if open_low else value >= low) and value <= high
-    if not inside:
-        if math.isinf(low) and math.isinf(high):
-            raise error(f"{name} must be a finite number, got {value!r}")
-        bracket = "(" if open_low else "["
-        raise error(f"{name} must be a number in {bracket}{low}, {high}], got {value!r}")
+    if inside:
+        return
+    if math.isinf(high):
+        bound = "" if math.isinf(low) else f" {'>' if open_low else '>='} {low}"
+        raise error(f"{name} must be a finite number{bound}, got {value!r}")
+    bracket = "(" if open_low else "["
+    raise error(f"{name} must be a number in {bracket}{low}, {high}], got {value!r}")
 
 
 def require_bool(name: str, value: object, *, error: type[ValueError] = ValueError) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from actors.config import CollectorConfig
 from envs.config import TMazeConfig
+from envs.validation import require_bool, require_int
 from learner.config_io import ConfigError, build, dump_yaml, load_yaml
 from learner.impala.config import ImpalaConfig
 from learner.memup.config import MemUPConfig

@@ -1,14 +1,17 @@
-"""MemUP networks and their pieces (DESIGN.md §6).
+"""MemUP's networks and their math, with no training loop (DESIGN.md §6).
 
-Data flow of one MemUP update, for B slots and rollout r:
+What one phase-I update computes (the loop itself is `learner.memup`), for B slots, rollout r:
 
     x [B, r, 6]      = memory inputs of the next r steps of every slot
     m, state         = memory(x, state)                      # state carried, detached after
-    U_t              = select_targets(detector scores)        # once per episode, when loaded
+    scores           = score_episodes(detector, ...)          # once per episode, when loaded
+    U_t              = select_targets(scores)                 # top-K uncertain steps k >= t
     logits           = predictor(m, context(U_t))             # [B, r, |U_t|, classes]
-    loss             = masked_nll(logits, codec.encode(f[U_t]), valid)
+    loss             = masked_nll(logits, codec.encode(f[U_t]), valid)   # codec: targets.py
 
-`save_memory` / `load_memory` move the trained memory to phase II as `memory.pt`.
+`MemUPModelConfig` holds what this needs (targets, score, top-K, network sizes, `MemoryConfig`).
+`save_memory` / `load_memory` hand the memory to phase II as `memory.pt`, where
+`rl_module.MemUPPolicyModule` runs it inside RLlib.
 """
 
 from memup_module.targets import (

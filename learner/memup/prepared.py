@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from envs import memory_inputs
-from learner.memup.episodes import EpisodeLike
 from learner.memup.config import MemUPConfig
+from learner.memup.episodes import EpisodeLike
 from memup_module import TargetCodec, episode_targets
 
 

@@ -6,9 +6,9 @@ import math
 import pytest
 
 from envs import TMazeConfig
+from learner.memup import MemUPConfig
 from learner.memup.episodes import generated_source
 from learner.memup.trainer import MemUPTrainer
-from learner.memup import MemUPConfig
 
 
 def test_detector_puts_its_top_score_on_the_junction():

@@ -7,10 +7,10 @@ import ray
 import torch
 
 from envs import TMazeConfig
-from learner.memup.episodes import generated_source
-from learner.memup.actor import learner_actor_options, start_memup_learner
-from learner.metrics import read_metrics
 from learner.memup import MemUPConfig
+from learner.memup.actor import learner_actor_options, start_memup_learner
+from learner.memup.episodes import generated_source
+from learner.metrics import read_metrics
 from memup_module import MemoryConfig, load_memory
 
 TMAZE = TMazeConfig(corridor_length=8, length_jitter=2)

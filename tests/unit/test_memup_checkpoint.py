@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from envs import TMazeConfig
+from learner.memup import MemUPConfig
 from learner.memup.checkpoint import CheckpointDir, load_checkpoint, save_checkpoint
 from learner.memup.episodes import InMemorySource, generate_episodes
 from learner.memup.trainer import MemUPTrainer
-from learner.memup import MemUPConfig
 from memup_module import MemoryConfig
 
 TMAZE = TMazeConfig(corridor_length=6, length_jitter=4)

@@ -5,9 +5,9 @@ import torch
 
 import learner.memup.memory_eval as evaluation
 from envs import TMazeConfig
+from learner.memup import MemUPConfig
 from learner.memup.episodes import generate_episodes
 from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
-from learner.memup import MemUPConfig
 from memup_module import Detector, Memory, MemoryConfig, Predictor, make_codec
 
 CONFIG = MemUPConfig(memory=MemoryConfig(hidden_size=16))

@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from envs import TMazeConfig
+from learner.memup import MemUPConfig
 from learner.memup.episodes import InMemorySource, generate_episodes
 from learner.memup.slots import Rollout
 from learner.memup.trainer import MemUPTrainer, rollout_losses
-from learner.memup import MemUPConfig
 from memup_module import MemoryConfig
 
 TMAZE = TMazeConfig(corridor_length=5, length_jitter=3)

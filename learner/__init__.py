@@ -3,7 +3,7 @@
     config = load_config("configs/tmaze-1000.yaml")          # RunConfig, one section per part
     figures = run_pipeline(config, RunDir.create("runs/demo"))
 
-    envs ─▶ actors (collect.py) ─▶ trajectory_store ─▶ learner.memup ─memory.pt─▶ learner.impala
+    envs ─▶ actors (collect) ─▶ trajectory_store ─▶ learner.memup ─memory.pt─▶ learner.impala
 
 `pipeline` is the only module that joins the phases (`learner.memup` and `learner.impala` never
 import each other); `cli` is the `memup` command. `run_dir` names every path of a run, `metrics`

@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     policy = commands.add_parser("policy", help="train the IMPALA policy on the pretrained memory")
     _common(policy)
-    policy.add_argument("--memory", type=Path, help="memory file (default: the run dir's pretrained memory)")
+    policy.add_argument("--memory", type=Path,
+                        help="memory file (default: the run dir's pretrained memory)")
     policy.add_argument("--baseline", action="store_true",
                         help="also train the IMPALA-LSTM baseline with the same budget")
     policy.set_defaults(func=cmd_policy)

@@ -90,7 +90,8 @@ def write_report(run: RunDir, figures: dict[str, Any], title: str) -> Path:
     if _plot_memup(records, run.root / "memup_curves.png"):
         lines += ["## Phase I: MemUP pretraining", "", "![MemUP curves](memup_curves.png)", ""]
     if run.detector_trace.exists():
-        _plot_detector(json.loads(run.detector_trace.read_text()), run.root / "detector_uncertainty.png")
+        _plot_detector(json.loads(run.detector_trace.read_text()),
+                       run.root / "detector_uncertainty.png")
         lines += ["The detector's uncertainty spikes at the junction, the only step whose "
                   "outcome the local context cannot predict:", "",
                   "![Detector uncertainty](detector_uncertainty.png)", ""]

@@ -73,7 +73,8 @@ def test_train_policy_saves_a_restorable_policy_and_reports_each_evaluation(
     logged: list[tuple[int, dict]] = []
     impala = ImpalaConfig(**SMALL, max_env_steps=384, target_success=1.0)
     result = train_policy(TMAZE, impala, memory_path=memory_file,
-                          policy_dir=tmp_path / "policy", on_metrics=lambda step, m: logged.append((step, m)), progress=False)
+                          policy_dir=tmp_path / "policy",
+                          on_metrics=lambda step, m: logged.append((step, m)), progress=False)
     assert result["env_steps"] >= 384 and result["iterations"] == len(logged) >= 3
     assert {"impala/success_rate", "impala/mean_return", "impala/env_steps",
             "impala/env_steps_per_s"} <= set(logged[-1][1])

@@ -8,14 +8,13 @@
 from actors.collector import EpisodeCollector
 from actors.config import CollectorConfig
 from actors.fleet import CollectorFleet, collect_episodes
-from actors.policies import BehaviourPolicy, TorchPolicy, UniformRandomPolicy
+from actors.policies import BehaviourPolicy, UniformRandomPolicy
 
 __all__ = [
     "BehaviourPolicy",
     "CollectorConfig",
     "CollectorFleet",
     "EpisodeCollector",
-    "TorchPolicy",
     "UniformRandomPolicy",
     "collect_episodes",
 ]

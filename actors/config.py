@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from envs.validation import require_choice, require_int, require_real
+
 
 @dataclasses.dataclass(frozen=True)
 class CollectorConfig:
@@ -26,12 +28,7 @@ class CollectorConfig:
 
     def __post_init__(self) -> None:
         for name in ("num_collectors", "num_envs", "num_episodes", "flush_episodes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"collect.{name} must be an integer >= 1, got {value!r}")
-        if self.policy not in ("random",):
-            raise ValueError(f'collect.policy must be "random", got {self.policy!r}')
-        if not self.num_cpus_per_collector > 0:
-            raise ValueError("collect.num_cpus_per_collector must be > 0")
-        if not self.insert_timeout_s > 0:
-            raise ValueError("collect.insert_timeout_s must be > 0")
+            require_int(f"collect.{name}", getattr(self, name), 1)
+        require_choice("collect.policy", self.policy, ("random",))
+        for name in ("num_cpus_per_collector", "insert_timeout_s"):
+            require_real(f"collect.{name}", getattr(self, name), 0.0, open_low=True)

@@ -1,11 +1,14 @@
-"""Behaviour policies: what a collector's mazes do while it records episodes."""
+"""Behaviour policies: what a collector's mazes do while it records episodes.
+
+A collector takes any `BehaviourPolicy` (an id recorded with each episode and a batched `act`);
+the collector config names the uniform random one, which keeps the store unbiased.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 import numpy as np
-import torch
 
 
 class BehaviourPolicy(Protocol):
@@ -25,22 +28,6 @@ class UniformRandomPolicy:
 
     def act(self, observations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return rng.integers(0, self.num_actions, len(observations))
-
-
-class TorchPolicy:
-    """Samples actions from the logits of a torch module applied to the observations."""
-
-    def __init__(self, module: torch.nn.Module, policy_id: str) -> None:
-        self.module = module.eval()
-        self.policy_id = policy_id
-
-    @torch.no_grad()
-    def act(self, observations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        logits = self.module(torch.as_tensor(observations, dtype=torch.float32))
-        probs = torch.softmax(logits.double(), dim=-1).numpy()
-        # Inverse-CDF sampling with the collector's generator keeps runs reproducible.
-        draws = rng.random((len(probs), 1))
-        return np.minimum((probs.cumsum(axis=1) < draws).sum(axis=1), probs.shape[1] - 1)
 
 
 def make_policy(name: str) -> BehaviourPolicy:

@@ -25,10 +25,10 @@ import torch
 
 from bench.common import write_result
 from envs import TMazeConfig
-from learner.impala_config import ImpalaConfig
-from learner.impala_runner import build_impala_config, module_settings, train_policy
-from learner.trainer import pretrain_memory
-from memup_module import MemUPConfig
+from learner.impala import ImpalaConfig, module_settings, train_policy
+from learner.impala.runner import build_impala_config
+from learner.memup import MemUPConfig, pretrain_memory
+from learner.run_dir import RunDir
 
 PRETRAIN_EPISODES = 2000
 THROUGHPUT_ITERATIONS = 8
@@ -72,14 +72,16 @@ def to_target(length: int, impala: ImpalaConfig, memory: Path, out_dir: Path,
     """MemUP policy until >= target success, then the baseline with the same env steps (and
     with `factor` times as many, for each further factor)."""
     tmaze = TMazeConfig(corridor_length=length)
-    policy = train_policy(tmaze, impala, memory_path=memory, out_dir=out_dir, progress=False)
+    policy = train_policy(tmaze, impala, memory_path=memory, policy_dir=RunDir(out_dir).policy,
+                          progress=False)
     keep = ("success_rate", "mean_return", "env_steps", "wall_s", "eval_s", "iterations",
             "reached_target")
     figures = {"memup": {k: _round(policy[k]) for k in keep}}
     for factor in baseline_factors:
         budget = dataclasses.replace(impala, max_env_steps=factor * policy["env_steps"],
                                      eval_every_iterations=max(1, factor // 2))
-        baseline = train_policy(tmaze, budget, memory_path=memory, out_dir=out_dir,
+        baseline = train_policy(tmaze, budget, memory_path=memory,
+                                policy_dir=RunDir(out_dir).baseline_policy,
                                 baseline=True, progress=False)
         name = "baseline_same_env_steps" if factor == 1 else f"baseline_{factor}x_env_steps"
         figures[name] = {k: _round(baseline[k]) for k in keep}

@@ -45,9 +45,9 @@ TARGET = 0.99
 def _trainer(length: int, episodes: int, seed: int, **overrides):
     """A trainer on `episodes` freshly generated random-policy episodes, and their env steps."""
     from envs import TMazeConfig
-    from learner.episodes import InMemorySource, generate_episodes
-    from learner.trainer import MemUPTrainer
-    from memup_module import MemUPConfig
+    from learner.memup.episodes import InMemorySource, generate_episodes
+    from learner.memup.trainer import MemUPTrainer
+    from learner.memup import MemUPConfig
 
     tmaze = TMazeConfig(corridor_length=length)
     data = generate_episodes(tmaze, episodes, 10_000 + seed)

@@ -1,9 +1,21 @@
-"""Noisy T-Maze environments. `import envs` registers `memup/NoisyTMaze-v0` with gymnasium."""
+"""Noisy T-Maze environments, where every episode starts. `import envs` registers
+`memup/NoisyTMaze-v0` with gymnasium.
+
+    env = NoisyTMazeVectorEnv(256, **TMazeConfig(corridor_length=1000).env_kwargs())
+    obs, _ = env.reset(seed=0)                    # collectors step it with a behaviour policy
+    x = memory_inputs(obs, action, reward)        # phase I, from an episode's columns:
+                                                  # [o_t, one_hot(a_{t-1}), r_{t-1}]
+    PrevActionRewardVector(env)                   # phase II: the same input, online
+
+Episode seeds come from `draw_episode_seeds` (training and held-out sets alike); `validation`
+holds the checks every package's config dataclass runs.
+"""
 
 import gymnasium as gym
 
 from envs.agent_inputs import PrevActionReward, PrevActionRewardVector, memory_inputs
 from envs.config import TMazeConfig
+from envs.episode_rng import draw_episode_seeds
 from envs.noisy_tmaze import OBS_DIM, NoisyTMaze
 from envs.vector_tmaze import NoisyTMazeVectorEnv
 
@@ -24,5 +36,6 @@ __all__ = [
     "PrevActionReward",
     "PrevActionRewardVector",
     "TMazeConfig",
+    "draw_episode_seeds",
     "memory_inputs",
 ]

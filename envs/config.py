@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 
-
-def _require_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-
-
-def _require_finite(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+from envs.validation import require_bool, require_int, require_real
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,12 +23,11 @@ class TMazeConfig:
     """Reward for the other side."""
 
     def __post_init__(self) -> None:
-        _require_int("corridor_length", self.corridor_length, 1)
-        _require_int("length_jitter", self.length_jitter, 0)
-        if not isinstance(self.noise, bool):
-            raise ValueError(f"noise must be true or false, got {self.noise!r}")
-        _require_finite("success_reward", self.success_reward)
-        _require_finite("failure_reward", self.failure_reward)
+        require_int("corridor_length", self.corridor_length, 1)
+        require_int("length_jitter", self.length_jitter, 0)
+        require_bool("noise", self.noise)
+        require_real("success_reward", self.success_reward)
+        require_real("failure_reward", self.failure_reward)
 
     @property
     def max_episode_steps(self) -> int:

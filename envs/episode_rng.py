@@ -53,5 +53,6 @@ def noise_at(keys: np.ndarray, steps: np.ndarray) -> np.ndarray:
 
 
 def draw_episode_seeds(rng: np.random.Generator, count: int) -> np.ndarray:
-    """Fresh episode seeds from a gymnasium `np_random` generator."""
+    """Fresh episode seeds from a numpy generator: an env's `np_random`, or a seeded one for a
+    fixed held-out set (phase-I and phase-II evaluation draw theirs here too)."""
     return rng.integers(0, 2**63, size=count, dtype=np.int64).astype(np.uint64)

@@ -12,6 +12,7 @@ from gymnasium.vector.utils import batch_space
 from envs import episode_rng
 from envs.config import TMazeConfig
 from envs.noisy_tmaze import CUE, JUNCTION, NOISE, OBS_DIM, observation_space
+from envs.validation import require_int
 
 
 class NoisyTMazeVectorEnv(gym.vector.VectorEnv):
@@ -34,8 +35,7 @@ class NoisyTMazeVectorEnv(gym.vector.VectorEnv):
         success_reward: float = 4.0,
         failure_reward: float = -3.0,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        require_int("num_envs", num_envs, 1)
         self.config = TMazeConfig(
             corridor_length, length_jitter, noise, success_reward, failure_reward
         )

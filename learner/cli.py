@@ -41,12 +41,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def _prepare_run(args: argparse.Namespace, *, resumable: bool):
     """Loads and checks the config before any work, creates the run dir, saves config.yaml."""
     config = load_config(args.config)
-    root = args.run_dir or RunDir.default_root(config.name)
+    run = RunDir.create(args.run_dir or RunDir.default_root(config.name))
     resume = resumable and getattr(args, "resume", False)
-    if resumable and not resume and (root / "memup").exists():
-        raise RunDirError(f"{root} already holds a run: add --resume to continue it, or pick "
+    if resumable and not resume and run.memup.exists():
+        raise RunDirError(f"{run.root} already holds a run: add --resume to continue it, or pick "
                           "another --run-dir")
-    run = RunDir.create(root)
     save_config(config, run.config)
     run.link_latest()
     return config, run, resume
@@ -73,7 +72,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
     with ray_for_run(dashboard=not args.no_dashboard):
         figures = train_policy_phase(config, run, baseline=False, memory_path=args.memory)
         if args.baseline:
-            figures.update(train_policy_phase(config, run, baseline=True))
+            figures.update(train_policy_phase(config, run, baseline=True, memory_path=args.memory))
     print(json.dumps(figures, indent=2))
     return 0
 
@@ -91,23 +90,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_serve_redis(args: argparse.Namespace) -> int:
     """Runs the store's Redis in the foreground (a cluster head starts it with nohup)."""
-    import signal
+    from trajectory_store.serve import serve_redis
 
-    from trajectory_store import start_embedded_redis
-
-    server = start_embedded_redis(args.data_dir, port=args.port, bind=args.bind,
-                                  advertise_host=args.advertise_host)
-    url_file = Path(args.data_dir) / "url"
-    url_file.touch(mode=0o600)
-    url_file.write_text(server.url + "\n")
-    print(f"redis-server pid {server.pid} on {server.host}:{server.port}; URL in {url_file}",
-          flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    try:
-        server.process.wait()
-    finally:
-        server.stop()
-    return 0
+    return serve_redis(args.data_dir, port=args.port, bind=args.bind,
+                       advertise_host=args.advertise_host)
 
 
 def cmd_node(args: argparse.Namespace) -> int:
@@ -142,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     policy = commands.add_parser("policy", help="train the IMPALA policy on the pretrained memory")
     _common(policy)
-    policy.add_argument("--memory", type=Path, help="memory file (default RUN_DIR/memup/memory.pt)")
+    policy.add_argument("--memory", type=Path,
+                        help="memory file (default: the run dir's pretrained memory)")
     policy.add_argument("--baseline", action="store_true",
                         help="also train the IMPALA-LSTM baseline with the same budget")
     policy.set_defaults(func=cmd_policy)

@@ -15,9 +15,10 @@ from typing import Any
 
 from actors.config import CollectorConfig
 from envs.config import TMazeConfig
+from envs.validation import require_bool, require_int
 from learner.config_io import ConfigError, build, dump_yaml, load_yaml
-from learner.impala_config import ImpalaConfig
-from memup_module.config import MemUPConfig
+from learner.impala.config import ImpalaConfig
+from learner.memup.config import MemUPConfig
 from trajectory_store.config import StoreConfig
 
 
@@ -47,10 +48,8 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
             raise ValueError(f"name must be a non-empty string without '/', got {self.name!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if not isinstance(self.baseline, bool):
-            raise ValueError(f"baseline must be true or false, got {self.baseline!r}")
+        require_int("seed", self.seed, 0)
+        require_bool("baseline", self.baseline)
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:

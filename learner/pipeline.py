@@ -21,10 +21,10 @@ import ray
 
 from learner.collect import ensure_episodes
 from learner.config import RunConfig
-from learner.impala_runner import train_policy
-from learner.memup_learner import start_memup_learner
+from learner.impala import train_policy
+from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
-from learner.report import DETECTOR_TRACE, write_report
+from learner.report import write_report
 from learner.run_dir import RunDir
 from learner.services import ray_for_run, redis_for_run
 from trajectory_store import TrajectoryStore
@@ -32,21 +32,17 @@ from trajectory_store import TrajectoryStore
 log = logging.getLogger(__name__)
 
 
-class MissingMemoryError(FileNotFoundError):
-    """Phase II was asked to start from a memory file that does not exist."""
-
-
 def pretrain(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
     """Trains MemUP in the `memup-learner` actor until the target accuracy or the update budget;
     writes `memup/memory.pt` and the detector's trace of one held-out episode."""
     source = functools.partial(TrajectoryStore.connect, redis_url, run.store_name)
-    learner = start_memup_learner(config.memup, config.env, source, run.root)
+    learner = start_memup_learner(config.memup, config.env, source, run)
     start = time.perf_counter()
     try:
         metrics = ray.get(learner.train_until.remote())
         ray.get(learner.export_memory.remote(str(run.memory)))
         trace = ray.get(learner.detector_trace.remote())
-        (run.memup / DETECTOR_TRACE).write_text(json.dumps(trace))
+        run.detector_trace.write_text(json.dumps(trace))
         ray.get(learner.close.remote())
     finally:
         ray.kill(learner)
@@ -60,17 +56,12 @@ def pretrain(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
 
 def train_policy_phase(config: RunConfig, run: RunDir, *, baseline: bool,
                        memory_path: Path | None = None) -> dict[str, Any]:
-    """IMPALA on the pretrained memory, or for the baseline a fresh, trainable memory of the
-    same architecture (taken from the memory file when there is one); saves the module."""
+    """IMPALA on the pretrained memory (`memory_path`, default the run's), or for the baseline a
+    fresh, trainable memory of the same architecture as that file's; saves the module."""
     memory = Path(memory_path or run.memory)
-    if not baseline:
-        if not memory.is_file():
-            raise MissingMemoryError(
-                f"no pretrained memory at {memory}: run `memup pretrain --config ... "
-                f"--run-dir {run.root}` first, or pass --memory PATH"
-            )
     with MetricsWriter(run.metrics) as writer:
-        result = train_policy(config.env, config.impala, memory_path=memory, out_dir=run.root,
+        result = train_policy(config.env, config.impala, memory_path=memory,
+                              policy_dir=run.baseline_policy if baseline else run.policy,
                               baseline=baseline, on_metrics=writer.write)
     prefix = "impala/baseline_" if baseline else "impala/"
     return {f"{prefix}{k}": v for k, v in result.items() if k != "path"}
@@ -80,9 +71,8 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
                  baseline: bool | None = None, dashboard: bool = True) -> dict[str, Any]:
     """Every phase on embedded Redis and a local Ray (or `MEMUP_REDIS_URL` / `RAY_ADDRESS`)."""
     figures: dict[str, Any] = {}
-    figures_path = run.root / "figures.json"
-    if resume and figures_path.exists():
-        figures = json.loads(figures_path.read_text())
+    if resume and run.figures.exists():
+        figures = json.loads(run.figures.read_text())
     started = time.perf_counter()
     with redis_for_run(run.redis) as redis_url, ray_for_run(dashboard=dashboard) as cluster:
         if cluster["dashboard_url"]:
@@ -98,6 +88,6 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
             if not (resume and (run.baseline_policy / "metadata.json").exists()):
                 figures.update(train_policy_phase(config, run, baseline=True))
     figures["run/wall_s"] = figures.get("run/wall_s", 0.0) + time.perf_counter() - started
-    figures_path.write_text(json.dumps(figures, indent=2))
+    run.figures.write_text(json.dumps(figures, indent=2))
     write_report(run, figures, title=f"MemUP-RL run `{run.root.name}` ({config.name})")
     return figures

@@ -14,8 +14,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from learner.metrics import read_metrics  # noqa: E402
 from learner.run_dir import RunDir  # noqa: E402
 
-DETECTOR_TRACE = "detector_trace.json"
-
 
 def _series(records: list[dict], x_key: str, y_key: str) -> tuple[list, list]:
     points = [(r[x_key], r[y_key]) for r in records
@@ -91,9 +89,9 @@ def write_report(run: RunDir, figures: dict[str, Any], title: str) -> Path:
     lines = [f"# {title}", ""]
     if _plot_memup(records, run.root / "memup_curves.png"):
         lines += ["## Phase I: MemUP pretraining", "", "![MemUP curves](memup_curves.png)", ""]
-    trace_path = run.memup / DETECTOR_TRACE
-    if trace_path.exists():
-        _plot_detector(json.loads(trace_path.read_text()), run.root / "detector_uncertainty.png")
+    if run.detector_trace.exists():
+        _plot_detector(json.loads(run.detector_trace.read_text()),
+                       run.root / "detector_uncertainty.png")
         lines += ["The detector's uncertainty spikes at the junction, the only step whose "
                   "outcome the local context cannot predict:", "",
                   "![Detector uncertainty](detector_uncertainty.png)", ""]

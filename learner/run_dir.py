@@ -1,4 +1,11 @@
-"""The run directory layout of DESIGN.md §8, in one place."""
+"""The run directory layout of DESIGN.md §8: the only place a run-dir path is spelled.
+
+    run = RunDir.create("runs/demo")
+    run.memory          # runs/demo/memup/memory.pt: all phase I hands phase II
+    run.policy          # runs/demo/policy/: RLModule.from_checkpoint(run.policy)
+
+The phases take these paths (or the `RunDir` itself) from the caller; none spells its own.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +38,11 @@ class RunDir:
     memup = property(lambda self: self.root / "memup")
     checkpoints = property(lambda self: self.root / "memup" / "checkpoints")
     memory = property(lambda self: self.root / "memup" / "memory.pt")
+    detector_trace = property(lambda self: self.root / "memup" / "detector_trace.json")
     policy = property(lambda self: self.root / "policy")
     baseline_policy = property(lambda self: self.root / "baseline_policy")
     metrics = property(lambda self: self.root / "metrics.jsonl")
+    figures = property(lambda self: self.root / "figures.json")
     report = property(lambda self: self.root / "report.md")
 
     def link_latest(self) -> None:

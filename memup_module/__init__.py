@@ -1,17 +1,20 @@
-"""MemUP networks and their pieces (DESIGN.md §6).
+"""MemUP's networks and their math, with no training loop (DESIGN.md §6).
 
-Data flow of one MemUP update, for B slots and rollout r:
+What one phase-I update computes (the loop itself is `learner.memup`), for B slots, rollout r:
 
     x [B, r, 6]      = memory inputs of the next r steps of every slot
     m, state         = memory(x, state)                      # state carried, detached after
-    U_t              = select_targets(detector scores)        # once per episode, when loaded
+    scores           = score_episodes(detector, ...)          # once per episode, when loaded
+    U_t              = select_targets(scores)                 # top-K uncertain steps k >= t
     logits           = predictor(m, context(U_t))             # [B, r, |U_t|, classes]
-    loss             = masked_nll(logits, codec.encode(f[U_t]), valid)
+    loss             = masked_nll(logits, codec.encode(f[U_t]), valid)   # codec: targets.py
 
-`save_memory` / `load_memory` move the trained memory to phase II as `memory.pt`.
+`MemUPModelConfig` holds what this needs (targets, score, top-K, network sizes, `MemoryConfig`).
+`save_memory` / `load_memory` hand the memory to phase II as `memory.pt`, where
+`rl_module.MemUPPolicyModule` runs it inside RLlib.
 """
 
-from memup_module.codec import (
+from memup_module.targets import (
     BinnedCodec,
     ExactCodec,
     TargetCodec,
@@ -19,7 +22,7 @@ from memup_module.codec import (
     episode_targets,
     make_codec,
 )
-from memup_module.config import MemoryConfig, MemUPConfig
+from memup_module.config import MemoryConfig, MemUPModelConfig
 from memup_module.losses import (
     entropy_score,
     masked_nll,
@@ -40,7 +43,7 @@ __all__ = [
     "Detector",
     "EmaModel",
     "ExactCodec",
-    "MemUPConfig",
+    "MemUPModelConfig",
     "Memory",
     "MemoryConfig",
     "Predictor",

@@ -29,6 +29,7 @@ The whole loop, collector and learner side:
 Bytes on the wire are Arrow IPC (`encode_episode` / `decode_episode`), never pickle; decoding
 any bytes returns a valid `Episode` or raises `InvalidEpisodeError`. Blobs that fail to decode
 inside the store are quarantined (`TrajectoryStore.quarantined()`), never returned.
+`serve_redis(data_dir)` runs the server in the foreground until SIGTERM (`memup serve-redis`).
 """
 
 from trajectory_store.codec import EncodedEpisode, decode_episode, encode_episode
@@ -47,6 +48,7 @@ from trajectory_store.errors import (
 )
 from trajectory_store.export import read_parquet_episodes
 from trajectory_store.redis_server import EmbeddedRedis, start_embedded_redis
+from trajectory_store.serve import serve_redis
 from trajectory_store.stats import StoreStats
 from trajectory_store.store import TrajectoryStore
 
@@ -69,5 +71,6 @@ __all__ = [
     "decode_episode",
     "encode_episode",
     "read_parquet_episodes",
+    "serve_redis",
     "start_embedded_redis",
 ]

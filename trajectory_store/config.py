@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
+
+from envs.validation import is_int, is_real, require_real
 
 from trajectory_store.codec import COMPRESSIONS, Compression
 from trajectory_store.episode import DEFAULT_MAX_EPISODE_LENGTH
@@ -66,13 +67,17 @@ class StoreConfig:
             )
         if self.compression not in COMPRESSIONS:
             raise StoreConfigError(f"compression must be one of {COMPRESSIONS}, got {self.compression!r}")
-        _positive_float("sample_timeout_s", self.sample_timeout_s)
-        if self.insert_timeout_s is not None and not _is_real(self.insert_timeout_s, minimum=0.0):
+        require_real("sample_timeout_s", self.sample_timeout_s, 0.0, open_low=True,
+                     error=StoreConfigError)
+        if self.insert_timeout_s is not None and not (is_real(self.insert_timeout_s)
+                                                      and self.insert_timeout_s >= 0):
             raise StoreConfigError(f"insert_timeout_s must be None or >= 0, got {self.insert_timeout_s!r}")
-        _positive_float("rate_tolerance", self.rate_tolerance)
+        require_real("rate_tolerance", self.rate_tolerance, 0.0, open_low=True,
+                     error=StoreConfigError)
         object.__setattr__(self, "rate_tolerance", float(self.rate_tolerance))
         if self.samples_per_insert is not None:
-            _positive_float("samples_per_insert", self.samples_per_insert)
+            require_real("samples_per_insert", self.samples_per_insert, 0.0, open_low=True,
+                         error=StoreConfigError)
             object.__setattr__(self, "samples_per_insert", float(self.samples_per_insert))
             if self.rate_tolerance < max(1.0, self.samples_per_insert):
                 raise StoreConfigError(
@@ -86,23 +91,9 @@ class StoreConfig:
         return {name: values[name] for name in TABLE_FIELDS}
 
 
-def _is_real(value: object, *, minimum: float) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= minimum
-    )
-
-
 def _positive_int(name: str, value: object, hint: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    if not is_int(value) or value < 1:
         raise StoreConfigError(f"{name} must be a positive int, got {value!r}; set it to {hint}")
-
-
-def _positive_float(name: str, value: object) -> None:
-    if not _is_real(value, minimum=0.0) or value == 0:
-        raise StoreConfigError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 def attach_table(client: redis.Redis, key: str, config: StoreConfig | None, *, where: str) -> StoreConfig:

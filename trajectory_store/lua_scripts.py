@@ -43,14 +43,20 @@ class StoreKeys:
     def key(self, part: str) -> str:
         return f"memup:{{{self.name}}}:{part}"
 
-    @property
-    def data(self) -> list[str]:
-        """The keys every script receives, in the order the scripts expect."""
-        return [self.key(p) for p in ("index", "blobs", "sizes", "counters", "rate", "quarantine", "reasons")]
+    index = property(lambda self: self.key("index"))
+    blobs = property(lambda self: self.key("blobs"))
+    sizes = property(lambda self: self.key("sizes"))
+    counters = property(lambda self: self.key("counters"))
+    rate = property(lambda self: self.key("rate"))
+    quarantine = property(lambda self: self.key("quarantine"))
+    reasons = property(lambda self: self.key("reasons"))
+    config = property(lambda self: self.key("config"))
 
     @property
-    def config(self) -> str:
-        return self.key("config")
+    def data(self) -> list[str]:
+        """The keys every script receives, in the order the scripts expect (KEYS[1..7])."""
+        return [self.index, self.blobs, self.sizes, self.counters, self.rate, self.quarantine,
+                self.reasons]
 
 
 _PRELUDE = """

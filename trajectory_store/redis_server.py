@@ -107,7 +107,7 @@ def start_embedded_redis(
     while True:
         attempt += 1
         chosen = port if port is not None else _free_port()
-        _write_private(data / "redis.conf", _config(data, chosen, password, appendfsync, bind))
+        write_private_file(data / "redis.conf", _config(data, chosen, password, appendfsync, bind))
         server = _launch(binary, data, chosen, password, advertise_host or bind)
         error = _wait_ready(server, startup_timeout_s)
         if error is None:
@@ -225,11 +225,12 @@ def _password(path: Path) -> str:
             return password
         raise EmbeddedRedisError(f"{path} must hold one alphanumeric password; delete it to get a new one")
     password = secrets.token_hex(32)
-    _write_private(path, password + "\n")
+    write_private_file(path, password + "\n")
     return password
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private_file(path: Path, text: str) -> None:
+    """Writes `text` to `path` readable by the owner only (mode 0600, also if it existed)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -229,7 +229,7 @@ class TrajectoryStore:
         if not ids:
             return []
         with redis_errors(self._endpoint):
-            blobs = self._client.hmget(self._keys.data[1], ids)
+            blobs = self._client.hmget(self._keys.blobs, ids)
             stored = [(i.encode(), b) for i, b in zip(ids, blobs) if b is not None]
             found = {ep.episode_id: ep for ep in self._decoder.decode(stored)}
         missing = [i for i in ids if i not in found]
@@ -244,7 +244,7 @@ class TrajectoryStore:
         """Every episode stored when iteration starts, oldest first, except those evicted before
         their page is read; safe while others insert and evict (it does not chase new inserts)."""
         with redis_errors(self._endpoint):
-            until = self._client.hget(self._keys.data[3], "seq") or b"0"
+            until = self._client.hget(self._keys.counters, "seq") or b"0"
         after = b"0"
         while True:
             with redis_errors(self._endpoint):
@@ -263,8 +263,8 @@ class TrajectoryStore:
     def stats(self) -> StoreStats:
         with redis_errors(self._endpoint):
             pipe = self._client.pipeline(transaction=True)
-            pipe.hgetall(self._keys.data[3])
-            pipe.hgetall(self._keys.data[4])
+            pipe.hgetall(self._keys.counters)
+            pipe.hgetall(self._keys.rate)
             pipe.time()
             counters, rate, (now_s, _us) = pipe.execute()
         return StoreStats.from_redis(counters, rate, int(now_s))
@@ -272,7 +272,7 @@ class TrajectoryStore:
     def quarantined(self) -> dict[str, str]:
         """Quarantined episode ids and why each failed to decode."""
         with redis_errors(self._endpoint):
-            reasons = self._client.hgetall(self._keys.data[6])
+            reasons = self._client.hgetall(self._keys.reasons)
         return {k.decode(): v.decode(errors="replace") for k, v in reasons.items()}
 
     def clear(self) -> None:

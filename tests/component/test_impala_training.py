@@ -12,9 +12,9 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule
 
 from envs import TMazeConfig
-from learner.impala_config import ImpalaConfig
-from learner.impala_runner import build_impala_config, module_settings, train_policy
-from learner.policy_eval import greedy_evaluate
+from learner.impala.config import ImpalaConfig
+from learner.impala.policy_eval import greedy_evaluate
+from learner.impala.runner import build_impala_config, module_settings, train_policy
 from memup_module import Memory, MemoryConfig, save_memory
 from memup_module.rl_module import MemUPPolicyModule
 
@@ -72,7 +72,8 @@ def test_train_policy_saves_a_restorable_policy_and_reports_each_evaluation(
 ) -> None:
     logged: list[tuple[int, dict]] = []
     impala = ImpalaConfig(**SMALL, max_env_steps=384, target_success=1.0)
-    result = train_policy(TMAZE, impala, memory_path=memory_file, out_dir=tmp_path,
+    result = train_policy(TMAZE, impala, memory_path=memory_file,
+                          policy_dir=tmp_path / "policy",
                           on_metrics=lambda step, m: logged.append((step, m)), progress=False)
     assert result["env_steps"] >= 384 and result["iterations"] == len(logged) >= 3
     assert {"impala/success_rate", "impala/mean_return", "impala/env_steps",
@@ -92,7 +93,8 @@ def test_baseline_trains_a_random_memory_and_writes_baseline_policy(
     logged: list[dict] = []
     impala = ImpalaConfig(**SMALL, max_env_steps=256, target_success=1.0,
                           memory_lr_multiplier=2.0)
-    train_policy(TMAZE, impala, memory_path=memory_file, out_dir=tmp_path, baseline=True,
+    train_policy(TMAZE, impala, memory_path=memory_file,
+                 policy_dir=tmp_path / "baseline_policy", baseline=True,
                  on_metrics=lambda step, m: logged.append(m), progress=False)
     baseline = RLModule.from_checkpoint(tmp_path / "baseline_policy")
     assert not baseline.freeze_memory
@@ -124,4 +126,4 @@ def test_baseline_memory_trains_with_its_own_optimizer(ray_session, memory_file:
 def test_missing_memory_file_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="--memory"):
         train_policy(TMAZE, ImpalaConfig(**SMALL), memory_path=tmp_path / "memup" / "memory.pt",
-                     out_dir=tmp_path, progress=False)
+                     policy_dir=tmp_path / "policy", progress=False)

@@ -6,9 +6,9 @@ import math
 import pytest
 
 from envs import TMazeConfig
-from learner.episodes import generated_source
-from learner.trainer import MemUPTrainer
-from memup_module import MemUPConfig
+from learner.memup import MemUPConfig
+from learner.memup.episodes import generated_source
+from learner.memup.trainer import MemUPTrainer
 
 
 def test_detector_puts_its_top_score_on_the_junction():

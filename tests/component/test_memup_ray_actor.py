@@ -7,10 +7,11 @@ import ray
 import torch
 
 from envs import TMazeConfig
-from learner.episodes import generated_source
-from learner.memup_learner import learner_actor_options, start_memup_learner
+from learner.memup import MemUPConfig
+from learner.memup.actor import learner_actor_options, start_memup_learner
+from learner.memup.episodes import generated_source
 from learner.metrics import read_metrics
-from memup_module import MemoryConfig, MemUPConfig, load_memory
+from memup_module import MemoryConfig, load_memory
 
 TMAZE = TMazeConfig(corridor_length=8, length_jitter=2)
 CONFIG = MemUPConfig(batch_slots=8, eval_episodes=16, checkpoint_every=4, prefetch_episodes=16,

@@ -10,11 +10,11 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 
 from envs import TMazeConfig
 
-from learner.impala_config import ImpalaConfig
-from learner.impala_runner import train_policy
-from learner.policy_eval import greedy_evaluate
-from learner.trainer import pretrain_memory
-from memup_module import MemUPConfig
+from learner.impala.config import ImpalaConfig
+from learner.impala.policy_eval import greedy_evaluate
+from learner.impala.runner import train_policy
+from learner.memup import MemUPConfig
+from learner.memup.trainer import pretrain_memory
 
 TMAZE = TMazeConfig(corridor_length=100)
 
@@ -39,8 +39,8 @@ def test_frozen_pretrained_memory_reaches_99_percent_greedy_success(
     pretrained_memory: Path, ray_session, tmp_path: Path
 ) -> None:
     impala = ImpalaConfig(max_env_steps=600_000, eval_every_iterations=1)
-    result = train_policy(TMAZE, impala, memory_path=pretrained_memory, out_dir=tmp_path,
-                          progress=False)
+    result = train_policy(TMAZE, impala, memory_path=pretrained_memory,
+                          policy_dir=tmp_path / "policy", progress=False)
     assert result["reached_target"] and result["success_rate"] >= 0.99, result
     # Training stopped on the evaluation set; a larger, fresh held-out set must agree.
     policy = RLModule.from_checkpoint(tmp_path / "policy")

@@ -1,9 +1,9 @@
 """MemUP learns T-Maze-100: held-out junction accuracy >= 0.99 (make test-slow)."""
 
 from envs import TMazeConfig
-from learner.episodes import generated_source
-from learner.trainer import MemUPTrainer
-from memup_module import MemUPConfig
+from learner.memup import MemUPConfig
+from learner.memup.episodes import generated_source
+from learner.memup.trainer import MemUPTrainer
 
 
 def test_memup_learns_tmaze_100():

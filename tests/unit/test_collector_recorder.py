@@ -46,26 +46,3 @@ def test_only_complete_episodes_leave_the_recorder():
         assert ep.obs[-1, 1] == 1.0 and np.all(ep.obs[:-1, 1] == 0)
         assert ep.obs[0, 0] != 0
 
-
-def test_torch_policy_samples_from_its_logits_reproducibly():
-    import torch
-
-    from actors.policies import TorchPolicy
-
-    # Logits that make "right" (1) certain when the cue is +1 and "left" (0) when it is -1.
-    module = torch.nn.Linear(3, 2, bias=False)
-    with torch.no_grad():
-        module.weight.copy_(torch.tensor([[-50.0, 0, 0], [50.0, 0, 0]]))
-    policy = TorchPolicy(module, "cue-follower")
-    obs = np.array([[1, 0, 1], [-1, 0, -1], [1, 0, -1]], np.float32)
-    actions = policy.act(obs, np.random.default_rng(0))
-    assert actions.tolist() == [1, 0, 1]
-    coin = torch.nn.Linear(3, 2)
-    torch.nn.init.zeros_(coin.weight)
-    torch.nn.init.zeros_(coin.bias)
-    draws = TorchPolicy(coin, "coin").act(np.zeros((4000, 3), np.float32),
-                                          np.random.default_rng(1))
-    assert abs(draws.mean() - 0.5) < 0.05  # equal logits: a fair coin
-    again = TorchPolicy(coin, "coin").act(np.zeros((4000, 3), np.float32),
-                                          np.random.default_rng(1))
-    assert np.array_equal(draws, again)

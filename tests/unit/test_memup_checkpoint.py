@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from envs import TMazeConfig
-from learner.checkpoint import CheckpointDir, load_checkpoint, save_checkpoint
-from learner.episodes import InMemorySource, generate_episodes
-from learner.trainer import MemUPTrainer
-from memup_module import MemoryConfig, MemUPConfig
+from learner.memup import MemUPConfig
+from learner.memup.checkpoint import CheckpointDir, load_checkpoint, save_checkpoint
+from learner.memup.episodes import InMemorySource, generate_episodes
+from learner.memup.trainer import MemUPTrainer
+from memup_module import MemoryConfig
 
 TMAZE = TMazeConfig(corridor_length=6, length_jitter=4)
 SMALL = MemUPConfig(batch_slots=5, rollout=2, prefetch_episodes=0, detector_warmup_updates=3,

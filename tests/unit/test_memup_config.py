@@ -4,7 +4,9 @@ import dataclasses
 
 import pytest
 
-from memup_module import MemoryConfig, MemUPConfig
+from learner.memup import MemUPConfig
+
+from memup_module import MemoryConfig
 
 
 def test_defaults_are_the_designed_ones():

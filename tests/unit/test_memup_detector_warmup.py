@@ -5,10 +5,11 @@ import contextlib
 import torch
 
 from envs import TMazeConfig
-from learner.batching import pad_episodes, prepare_episode
-from learner.detector_warmup import _distinct_rows, warm_up_detector
-from learner.episodes import generate_episodes
-from memup_module import Detector, MemoryConfig, MemUPConfig, make_codec, masked_nll, nll_per_entry
+from learner.memup import MemUPConfig
+from learner.memup.detector_warmup import _distinct_rows, warm_up_detector
+from learner.memup.episodes import generate_episodes
+from learner.memup.prepared import pad_episodes, prepare_episode
+from memup_module import Detector, MemoryConfig, make_codec, masked_nll, nll_per_entry
 
 CONFIG = MemUPConfig()
 TMAZE = TMazeConfig(corridor_length=40)

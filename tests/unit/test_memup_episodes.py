@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from envs import NoisyTMaze, TMazeConfig
-from learner.batching import pad_episodes, prepare_episode
-from learner.episodes import GeneratedEpisode, InMemorySource, generate_episodes
-from learner.prefetch import Prefetcher
-from memup_module import MemUPConfig, make_codec
+from learner.memup import MemUPConfig
+from learner.memup.episodes import GeneratedEpisode, InMemorySource, generate_episodes
+from learner.memup.prefetch import Prefetcher
+from learner.memup.prepared import pad_episodes, prepare_episode
+from memup_module import make_codec
 
 TMAZE = TMazeConfig(corridor_length=7, length_jitter=5)
 

@@ -8,10 +8,11 @@ import torch
 from torch import nn
 
 from envs import TMazeConfig
-from learner.episodes import InMemorySource, generate_episodes
-from learner.slots import Rollout
-from learner.trainer import MemUPTrainer, rollout_losses
-from memup_module import MemoryConfig, MemUPConfig
+from learner.memup import MemUPConfig
+from learner.memup.episodes import InMemorySource, generate_episodes
+from learner.memup.slots import Rollout
+from learner.memup.trainer import MemUPTrainer, rollout_losses
+from memup_module import MemoryConfig
 
 TMAZE = TMazeConfig(corridor_length=5, length_jitter=3)
 SMALL = MemUPConfig(batch_slots=4, rollout=3, prefetch_episodes=0, detector_warmup_updates=2,

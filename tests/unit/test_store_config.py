@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from trajectory_store import StoreConfig, StoreConfigError, StoreStats
-from trajectory_store.lua_scripts import StoreKeys
+from trajectory_store.lua_scripts import _PRELUDE, StoreKeys
 from trajectory_store.rate_limiter import Backoff, RateLimiter, deadline_after
 from trajectory_store.redis_client import endpoint_of
 
@@ -81,6 +82,17 @@ def test_store_keys_share_one_hash_tag_and_names_are_checked() -> None:
     for bad in ["", "a b", "x}y", "a:b", "-lead", "x" * 101]:
         with pytest.raises(ValueError, match="store name"):
             StoreKeys(bad)
+
+
+def test_each_named_key_is_the_one_the_scripts_bind_to_that_name() -> None:
+    keys = StoreKeys("t")
+    bound = {}
+    for names, slots in re.findall(r"local ([\w, ]+) = (KEYS\[[^\n]+)", _PRELUDE):
+        indices = [int(i) for i in re.findall(r"KEYS\[(\d+)\]", slots)]
+        bound.update(zip(names.split(", "), indices))
+    assert len(bound) == len(keys.data) == 7
+    for name, index in bound.items():
+        assert keys.data[index - 1] == getattr(keys, name) == keys.key(name)
 
 
 def test_endpoint_never_shows_the_password() -> None:

@@ -3,11 +3,12 @@
 import pytest
 import torch
 
-import learner.evaluation as evaluation
+import learner.memup.memory_eval as evaluation
 from envs import TMazeConfig
-from learner.episodes import generate_episodes
-from learner.evaluation import HeldOutSet, detector_trace, evaluate
-from memup_module import Detector, Memory, MemoryConfig, MemUPConfig, Predictor, make_codec
+from learner.memup import MemUPConfig
+from learner.memup.episodes import generate_episodes
+from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
+from memup_module import Detector, Memory, MemoryConfig, Predictor, make_codec
 
 CONFIG = MemUPConfig(memory=MemoryConfig(hidden_size=16))
 TMAZE = TMazeConfig(corridor_length=15, length_jitter=10)

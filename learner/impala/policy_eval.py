@@ -17,7 +17,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from envs import NoisyTMazeVectorEnv, PrevActionRewardVector, TMazeConfig
+from envs import NoisyTMazeVectorEnv, PrevActionRewardVector, TMazeConfig, draw_episode_seeds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,9 +39,7 @@ class GreedyResult:
 
 def held_out_seeds(seed: int, episodes: int) -> np.ndarray:
     """Episode seeds of the evaluation set (training episodes draw theirs from the env's RNG)."""
-    return np.random.default_rng(seed).integers(0, 2**63, size=episodes, dtype=np.int64).astype(
-        np.uint64
-    )
+    return draw_episode_seeds(np.random.default_rng(seed), episodes)
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from learner.loader import ScoredEpisode
+from learner.memup.loader import ScoredEpisode
 
 _CAPACITY_QUANTUM = 256
 

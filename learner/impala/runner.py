@@ -1,14 +1,14 @@
 """Phase II: RLlib IMPALA trains the policy and value heads on the pretrained memory.
 
-    result = train_policy(TMazeConfig(1000), ImpalaConfig(), memory_path=run / "memup/memory.pt",
-                          out_dir=run, on_metrics=MetricsWriter(run / "metrics.jsonl").write)
-    # -> run/policy/  (RLModule.from_checkpoint(run / "policy") restores it)
+    result = train_policy(TMazeConfig(1000), ImpalaConfig(), memory_path=run.memory,
+                          policy_dir=run.policy, on_metrics=MetricsWriter(run.metrics).write)
+    # RLModule.from_checkpoint(run.policy) restores it
 
 Loop: `algo.train()` (sample one train batch with the EnvRunners, Adam steps on its
 minibatches) until greedy success on held-out episodes reaches `target_success` or the env-step
 budget is spent; each evaluation round goes to `on_metrics` and `memup_impala_*` gauges.
 `baseline=True` trains the same module from a random, trainable memory under the same budget
-into `baseline_policy/` (IMPALA-LSTM).
+(IMPALA-LSTM). `memory.pt` is all this phase takes from phase I; the caller names the paths.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from tqdm import tqdm
 
 from actors.placement import head_resources, worker_cpus, worker_resources
 from envs import TMazeConfig
-from learner.impala_config import ImpalaConfig
-from learner.impala_env import make_tmaze_env, register_rllib_env
-from learner.impala_learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
+from learner.impala.config import ImpalaConfig
+from learner.impala.env import make_tmaze_env, register_rllib_env
+from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
+from learner.impala.policy_eval import greedy_evaluate
 from learner.metrics import RayGaugeExporter
-from learner.policy_eval import greedy_evaluate
 from memup_module.memory_io import load_memory
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
@@ -53,19 +53,24 @@ MetricsCallback = Callable[[int, dict[str, float]], None]
 _LEARNER_KEYS = {"mean_pi_loss": "pi_loss", "mean_vf_loss": "vf_loss", "entropy": "entropy"}
 
 
+class MissingMemoryError(FileNotFoundError):
+    """Phase II was asked to start from a memory file that does not exist."""
+
+
 def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline: bool) -> dict:
     """The module's `model_config`: the pretrained memory (frozen per the config), or for the
-    baseline a random, trainable memory of the same architecture as `memory_path`'s."""
+    baseline a random, trainable memory of the same architecture as `memory_path`'s (the
+    module's default architecture when there is no such file)."""
     common = dict(obs_encoder_size=impala.obs_encoder_size, head_hiddens=impala.head_hiddens,
                   max_seq_len=impala.max_seq_len)
+    found = memory_path is not None and Path(memory_path).is_file()
     if baseline:
-        memory = (dataclasses.asdict(load_memory(memory_path).config)
-                  if memory_path is not None and Path(memory_path).is_file() else None)
+        memory = dataclasses.asdict(load_memory(memory_path).config) if found else None
         return policy_model_config(memory=memory, freeze_memory=False, **common)
-    if memory_path is None or not Path(memory_path).is_file():
-        raise FileNotFoundError(
-            f"no pretrained memory at {memory_path}: run phase I first (memup pretrain) or pass "
-            "--memory PATH to a memory.pt"
+    if not found:
+        raise MissingMemoryError(
+            f"no pretrained memory at {memory_path}: run phase I first (`memup pretrain --config "
+            "... --run-dir ...`) or pass --memory PATH to a memory.pt"
         )
     # The weights go inside the config: remote EnvRunners and learners get them through Ray.
     memory = load_memory(memory_path)
@@ -130,17 +135,17 @@ def train_policy(
     impala: ImpalaConfig,
     *,
     memory_path: Path | None,
-    out_dir: Path,
+    policy_dir: Path,
     baseline: bool = False,
     on_metrics: MetricsCallback | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Trains until greedy success >= `impala.target_success` or `impala.max_env_steps`, saves the
-    module to `out_dir/"policy"` (`out_dir/"baseline_policy"` with `baseline`) and returns the
-    final figures: success rate, mean return, env steps, wall-clock seconds, iterations."""
+    module to `policy_dir` and returns the final figures: success rate, mean return, env
+    steps, wall-clock seconds, iterations."""
     model_config = module_settings(impala, memory_path=memory_path, baseline=baseline)
     name = "baseline" if baseline else "policy"
-    target = Path(out_dir) / ("baseline_policy" if baseline else "policy")
+    target = Path(policy_dir)
     start = time.perf_counter()
     with _ray_session(), _torch_threads(impala.num_threads):
         algo = build_impala_config(tmaze, impala, model_config, cluster=ray.cluster_resources(),

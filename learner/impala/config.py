@@ -8,29 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
-
-def _require_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"impala.{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"impala.{name} must be >= {minimum}, got {value}")
-
-
-def _require_real(name: str, value: object, low: float, high: float, *, open_low: bool) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
-    inside = ok and (value > low if open_low else value >= low) and value <= high
-    if not inside:
-        bracket = "(" if open_low else "["
-        raise ValueError(
-            f"impala.{name} must be a number in {bracket}{low}, {high}], got {value!r}"
-        )
-
-
-def _require_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"impala.{name} must be true or false, got {value!r}")
+from envs.validation import require_bool, require_int, require_real
+from memup_module.rl_module import DEFAULTS as MODULE_DEFAULTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +30,10 @@ class ImpalaConfig:
     steps/s, 32 x 32 6.4k, 256 x 32 9.8k)."""
     rollout_fragment_length: int = 64
     """Env steps per sub-env per `sample()` call (one episode chunk)."""
-    max_seq_len: int = 65
-    """Length of the train-time recurrent sequences. rollout_fragment_length + 1 fits each chunk
-    plus IMPALA's appended bootstrap step into exactly one row (no padding rows)."""
+    max_seq_len: int = MODULE_DEFAULTS["max_seq_len"]
+    """Length of the train-time recurrent sequences (the policy module's default, 65).
+    rollout_fragment_length + 1 fits each chunk plus IMPALA's appended bootstrap step into
+    exactly one row (no padding rows)."""
     train_batch_size_per_learner: int = 4096
     """Env steps per train batch; a multiple of num_envs_per_env_runner x
     rollout_fragment_length, because IMPALA trains on whole `sample()` results."""
@@ -80,9 +61,9 @@ class ImpalaConfig:
     """Discount."""
     grad_clip: float = 40.0
     """Global-norm gradient clip, per optimizer (heads; memory when trained)."""
-    head_hiddens: tuple[int, ...] = (64,)
+    head_hiddens: tuple[int, ...] = MODULE_DEFAULTS["head_hiddens"]
     """Hidden widths of each of the policy and value MLPs."""
-    obs_encoder_size: int = 32
+    obs_encoder_size: int = MODULE_DEFAULTS["obs_encoder_size"]
     """Width of each head's encoder of the raw observation o_t."""
     freeze_memory: bool = True
     """Keep the pretrained memory fixed (phase II default); the baseline always trains it."""
@@ -115,31 +96,32 @@ class ImpalaConfig:
         if isinstance(self.head_hiddens, list):
             object.__setattr__(self, "head_hiddens", tuple(self.head_hiddens))
         if self.num_env_runners != "auto":
-            _require_int("num_env_runners", self.num_env_runners, 0)
+            require_int("impala.num_env_runners", self.num_env_runners, 0)
         for name in ("seed", "eval_seed"):
-            _require_int(name, getattr(self, name), 0)
+            require_int(f"impala.{name}", getattr(self, name), 0)
         for name in ("num_envs_per_env_runner", "rollout_fragment_length", "max_seq_len",
                      "train_batch_size_per_learner", "minibatch_size", "num_epochs",
                      "num_threads", "obs_encoder_size", "max_env_steps", "eval_every_iterations"):
-            _require_int(name, getattr(self, name), 1)
-        _require_int("eval_episodes", self.eval_episodes, 200)
+            require_int(f"impala.{name}", getattr(self, name), 1)
+        require_int("impala.eval_episodes", self.eval_episodes, 200)
         if not isinstance(self.head_hiddens, tuple):
             raise ValueError(
                 f"impala.head_hiddens must be a list of widths, got {self.head_hiddens!r}"
             )
         for width in self.head_hiddens:
-            _require_int("head_hiddens[]", width, 1)
-        _require_real("lr", self.lr, 0.0, 1.0, open_low=True)
-        _require_real("memory_lr_multiplier", self.memory_lr_multiplier, 0.0, 1e3, open_low=True)
-        _require_real("entropy_coeff", self.entropy_coeff, 0.0, 10.0, open_low=False)
-        _require_real("vf_loss_coeff", self.vf_loss_coeff, 0.0, 100.0, open_low=False)
-        _require_real("gamma", self.gamma, 0.0, 1.0, open_low=False)
-        _require_real("grad_clip", self.grad_clip, 0.0, math.inf, open_low=True)
-        _require_real("target_success", self.target_success, 0.0, 1.0, open_low=False)
-        _require_real("min_time_s_per_iteration", self.min_time_s_per_iteration, 0.0, 3600.0,
-                      open_low=False)
-        _require_real("sampler_wait_s", self.sampler_wait_s, 0.0, 60.0, open_low=False)
-        _require_bool("freeze_memory", self.freeze_memory)
+            require_int("impala.head_hiddens[]", width, 1)
+        require_real("impala.lr", self.lr, 0.0, 1.0, open_low=True)
+        require_real("impala.memory_lr_multiplier", self.memory_lr_multiplier, 0.0, 1e3,
+                     open_low=True)
+        require_real("impala.entropy_coeff", self.entropy_coeff, 0.0, 10.0)
+        require_real("impala.vf_loss_coeff", self.vf_loss_coeff, 0.0, 100.0)
+        require_real("impala.gamma", self.gamma, 0.0, 1.0)
+        require_real("impala.grad_clip", self.grad_clip, 0.0, math.inf, open_low=True)
+        require_real("impala.target_success", self.target_success, 0.0, 1.0)
+        require_real("impala.min_time_s_per_iteration", self.min_time_s_per_iteration, 0.0,
+                     3600.0)
+        require_real("impala.sampler_wait_s", self.sampler_wait_s, 0.0, 60.0)
+        require_bool("impala.freeze_memory", self.freeze_memory)
         self.gpus_per_learner(cluster_gpus=0.0)  # validates the setting
         chunk = self.num_envs_per_env_runner * self.rollout_fragment_length
         if self.train_batch_size_per_learner % chunk:

@@ -26,20 +26,20 @@ import torch
 from tqdm.auto import tqdm
 
 from envs import TMazeConfig
-from learner.batching import EpisodeBatch, PreparedEpisode, pad_episodes, prepare_episode
-from learner.checkpoint import load_checkpoint, save_checkpoint
-from learner.detector_warmup import warm_up_detector
-from learner.episodes import (EpisodeLike, EpisodeSource, InMemorySource, generate_episodes,
-                              tmaze_reward_values)
-from learner.evaluation import HeldOutSet, detector_trace, evaluate
-from learner.loader import EpisodeLoader
-from learner.prefetch import Prefetcher
-from learner.slots import Rollout, SlotBuffer
+from learner.memup.checkpoint import load_checkpoint, save_checkpoint
+from learner.memup.config import MemUPConfig
+from learner.memup.detector_warmup import warm_up_detector
+from learner.memup.episodes import (EpisodeLike, EpisodeSource, InMemorySource, generate_episodes,
+                                    tmaze_reward_values)
+from learner.memup.loader import EpisodeLoader
+from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
+from learner.memup.prefetch import Prefetcher
+from learner.memup.prepared import EpisodeBatch, PreparedEpisode, pad_episodes, prepare_episode
+from learner.memup.slots import Rollout, SlotBuffer
 from memup_module import (
     Detector,
     EmaModel,
     Memory,
-    MemUPConfig,
     Predictor,
     State,
     make_codec,

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from memup_module.config import MemUPConfig
+from memup_module.config import MemUPModelConfig
 
 _RETURN_BLOCK = 64
 
@@ -86,7 +86,7 @@ class BinnedCodec:
         return centers.astype(np.float32)
 
 
-def make_codec(config: MemUPConfig, reward_values: tuple[float, ...]) -> TargetCodec:
+def make_codec(config: MemUPModelConfig, reward_values: tuple[float, ...]) -> TargetCodec:
     """The codec of `config.target` for an env whose rewards take `reward_values` (0 included).
 
     Without an explicit `return_range` the return bins span [min reward, max reward], exact

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from envs import NoisyTMazeVectorEnv, TMazeConfig
+from envs import NoisyTMazeVectorEnv, TMazeConfig, draw_episode_seeds
 
 _ENVS_PER_CHUNK = 512
 
@@ -84,7 +84,7 @@ def generate_episodes(tmaze: TMazeConfig, num_episodes: int, seed: int) -> list[
     if num_episodes < 1:
         raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
     rng = np.random.default_rng(seed)
-    seeds = rng.integers(0, 2**63, size=num_episodes, dtype=np.int64).astype(np.uint64)
+    seeds = draw_episode_seeds(rng, num_episodes)
     episodes: list[GeneratedEpisode] = []
     for start in range(0, num_episodes, _ENVS_PER_CHUNK):
         episodes += _generate_chunk(tmaze, seeds[start:start + _ENVS_PER_CHUNK], rng)

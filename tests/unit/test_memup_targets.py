@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memup_module import BinnedCodec, ExactCodec, MemUPConfig, discounted_returns, make_codec
+from learner.memup import MemUPConfig
+
+from memup_module import BinnedCodec, ExactCodec, discounted_returns, make_codec
 
 
 def test_exact_codec_round_trips_the_tmaze_rewards():

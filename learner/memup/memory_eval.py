@@ -12,13 +12,13 @@ from collections.abc import Sequence
 
 import torch
 
-from learner.batching import EpisodeBatch, pad_episodes, prepare_episode
-from learner.episodes import EpisodeLike, GeneratedEpisode, generate_episodes
+from learner.memup.config import MemUPConfig
+from learner.memup.episodes import EpisodeLike, GeneratedEpisode, generate_episodes
+from learner.memup.prepared import EpisodeBatch, pad_episodes, prepare_episode
 from memup_module import (
     Detector,
     EmaModel,
     Memory,
-    MemUPConfig,
     Predictor,
     TargetCodec,
     masked_nll,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from learner.batching import EpisodeBatch
+from learner.memup.prepared import EpisodeBatch
 from memup_module import Detector, nll_per_entry
 
 

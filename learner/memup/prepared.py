@@ -9,8 +9,9 @@ import numpy as np
 import torch
 
 from envs import memory_inputs
-from learner.episodes import EpisodeLike
-from memup_module import MemUPConfig, TargetCodec, episode_targets
+from learner.memup.config import MemUPConfig
+from learner.memup.episodes import EpisodeLike
+from memup_module import TargetCodec, episode_targets
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """`MemUPLearner`: the phase-I learner as a Ray actor (GPU when the cluster has one).
 
     learner = start_memup_learner(config, tmaze, functools.partial(TrajectoryStore.connect,
-                                                                   url, name), run_dir)
+                                                                   url, name), run)
     ray.get(learner.train_until.remote())             # metrics of the last evaluation
-    ray.get(learner.export_memory.remote())           # run_dir/memup/memory.pt
+    ray.get(learner.export_memory.remote())           # RunDir.memory (memup/memory.pt)
 
 The class is plain Python, so tests and scripts can also use it without Ray. It owns the run
-dir's MemUP files: `memup/checkpoints/ckpt-<step>.pt` (every `checkpoint_every` updates) and
-`memup/memory.pt`; metrics go to `metrics.jsonl`, to `memup_learner_*` gauges and, with
-`progress=True`, to a progress bar. A restarted actor resumes from its newest checkpoint.
+dir's phase-I files, at the paths `RunDir` names: the checkpoints (every `checkpoint_every`
+updates) and the memory file; metrics go to the run's metrics file, to `memup_learner_*` gauges
+and, with `progress=True`, to a progress bar. A restarted actor resumes from its newest
+checkpoint.
 """
 
 from __future__ import annotations
@@ -19,27 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from envs import TMazeConfig
-from learner.checkpoint import CheckpointDir
-from learner.episodes import EpisodeSource
+from learner.memup.checkpoint import CheckpointDir
+from learner.memup.config import MemUPConfig
+from learner.memup.episodes import EpisodeSource
+from learner.memup.trainer import Metrics, MemUPTrainer
 from learner.metrics import MetricsWriter, RayGaugeExporter
-from learner.trainer import Metrics, MemUPTrainer
-from memup_module import MemUPConfig
+from learner.run_dir import RunDir
 
 ACTOR_NAME = "memup-learner"
 
 
 class MemUPLearner:
     def __init__(self, config: MemUPConfig, tmaze: TMazeConfig,
-                 source_factory: Callable[[], EpisodeSource], run_dir: str | os.PathLike, *,
-                 resume: bool = True, progress: bool = False) -> None:
+                 source_factory: Callable[[], EpisodeSource], run_dir: RunDir | str | os.PathLike,
+                 *, resume: bool = True, progress: bool = False) -> None:
         """`source_factory` builds the episode source inside the actor (a Redis connection
         cannot travel between processes); `resume` restores the newest checkpoint if any."""
-        self.run_dir = Path(run_dir)
-        self.memup_dir = self.run_dir / "memup"
+        self.run = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
         self.progress = progress
         self.trainer = MemUPTrainer(config, source_factory(), tmaze)
-        self.checkpoints = CheckpointDir(self.memup_dir / "checkpoints")
-        self.metrics = MetricsWriter(self.run_dir / "metrics.jsonl")
+        self.checkpoints = CheckpointDir(self.run.checkpoints)
+        self.metrics = MetricsWriter(self.run.metrics)
         self.gauges = RayGaugeExporter("memup_learner")
         latest = self.checkpoints.latest() if resume else None
         if latest is not None:
@@ -107,8 +108,8 @@ class MemUPLearner:
         self._last_checkpoint = self.trainer.step
 
     def export_memory(self, path: str | os.PathLike | None = None) -> str:
-        """Writes the memup-memory/1 file (default `run_dir/memup/memory.pt`)."""
-        return str(self.trainer.export_memory(path or self.memup_dir / "memory.pt"))
+        """Writes the memup-memory/1 file (default the run's `RunDir.memory`)."""
+        return str(self.trainer.export_memory(path or self.run.memory))
 
     def close(self) -> None:
         self.trainer.close()
@@ -129,11 +130,11 @@ def learner_actor_options(name: str = ACTOR_NAME, max_restarts: int = 2) -> dict
 
 def start_memup_learner(config: MemUPConfig, tmaze: TMazeConfig,
                         source_factory: Callable[[], EpisodeSource],
-                        run_dir: str | os.PathLike, *, progress: bool = True,
+                        run_dir: RunDir | str | os.PathLike, *, progress: bool = True,
                         **options: Any) -> Any:
     """Starts `MemUPLearner` as a Ray actor; `options` override `learner_actor_options()`."""
     import ray
 
     actor_options = {**learner_actor_options(), **options}
     return ray.remote(MemUPLearner).options(**actor_options).remote(
-        config, tmaze, source_factory, str(run_dir), progress=progress)
+        config, tmaze, source_factory, run_dir, progress=progress)

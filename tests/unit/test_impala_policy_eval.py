@@ -9,8 +9,8 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import TMazeConfig
 from envs.episode_rng import cue_sides, extra_lengths
-from learner.impala_env import make_tmaze_env
-from learner.policy_eval import greedy_evaluate, held_out_seeds
+from learner.impala.env import make_tmaze_env
+from learner.impala.policy_eval import greedy_evaluate, held_out_seeds
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import torch
 
-from learner.batching import EpisodeBatch, PreparedEpisode, pad_episodes
-from learner.prefetch import Prefetcher
+from learner.memup.prefetch import Prefetcher
+from learner.memup.prepared import EpisodeBatch, PreparedEpisode, pad_episodes
 from memup_module import select_targets
 
 Scorer = Callable[[EpisodeBatch], torch.Tensor]

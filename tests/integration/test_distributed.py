@@ -1,5 +1,6 @@
 """The cluster paths on one machine: collectors spread over two Ray nodes, and the smoke preset
-submitted as a Ray Job by `make train-distributed` to a head started with `ray start --head`."""
+submitted as a Ray Job by `make train-distributed` to a head started with `ray start --head`
+beside the store's Redis from `memup serve-redis` (tests/cluster does it over real hosts)."""
 
 import os
 import socket
@@ -54,6 +55,11 @@ def test_make_train_distributed_runs_the_smoke_preset_as_a_ray_job(tmp_path):
              f"--runtime-env-agent-port={free_port()}"]
     subprocess.run([str(VENV_BIN / "ray"), "get-auth-token", "--generate"], env=env,
                    check=True, capture_output=True)
+    # The store's Redis as `memup node start --head` runs it: URL in ~/memup-redis/url.
+    store = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "learner.cli", "serve-redis", "--data-dir",
+         str(tmp_path / "memup-redis")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT)
     head_log = tmp_path / "head.log"
     head = subprocess.Popen(
         [str(VENV_BIN / "ray"), "start", "--head", "--block", "--num-cpus=2",
@@ -67,9 +73,14 @@ def test_make_train_distributed_runs_the_smoke_preset_as_a_ray_job(tmp_path):
                              env=env, capture_output=True).returncode != 0:
             assert head.poll() is None and time.monotonic() < deadline, head_log.read_text()[-3000:]
             time.sleep(2)
+        while not (tmp_path / "memup-redis" / "url").exists():
+            assert store.poll() is None and time.monotonic() < deadline, "serve-redis failed"
+            time.sleep(0.5)
+        # CLUSTER='': a head started by hand, no launcher yaml to check it through.
         job = subprocess.run(
             ["make", "train-distributed", "CONFIG=configs/smoke.yaml", f"RAY_ADDRESS={address}",
-             "RUN_NAME=job-smoke", "ARGS=--no-dashboard"],
+             "RUN_NAME=job-smoke", "ARGS=--no-dashboard", "CLUSTER=",
+             f"CLUSTER_PYTHON={VENV_BIN / 'python'}"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
         )
         assert job.returncode == 0, (job.stdout + job.stderr)[-4000:]
@@ -78,6 +89,8 @@ def test_make_train_distributed_runs_the_smoke_preset_as_a_ray_job(tmp_path):
         for name in ("memup/memory.pt", "policy", "report.md", "metrics.jsonl"):
             assert (run_dir / name).exists(), name
     finally:
+        store.terminate()
+        store.wait(timeout=60)
         if head.poll() is None:
             os.killpg(head.pid, 15)
             head.wait(timeout=120)

@@ -4,7 +4,7 @@
                         model_config=policy_model_config(memory_path="run/memup/memory.pt"))
     module = spec.build()                              # or IMPALAConfig().rl_module(...)
     module.save_to_path("run/policy")
-    policy = RLModule.from_checkpoint("run/policy")    # needs only `import memup_module`
+    policy = load_policy("runs/latest/policy")         # any path; needs only memup_module
 
 Observation = the 6-float agent input x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] built by
 `envs.PrevActionReward(Vector)`. The memory m_t = g_θ(m_{t-1}, x_t) is the exact phase-I class;
@@ -16,6 +16,8 @@ no weights, so the value loss cannot swamp the policy through a shared trunk.
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ import torch
 from torch import nn
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, ValueFunctionAPI
+from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from memup_module.config import MemoryConfig
@@ -180,3 +183,11 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             m, state = self.memory(x, state_in)
         embeddings = torch.cat([m, x[..., : self.memory.config.obs_dim]], dim=-1)
         return embeddings, dict(zip(self._state_keys, state))
+
+
+def load_policy(path: str | os.PathLike) -> RLModule:
+    """A saved policy (`runs/latest/policy`, `~/memup-runs/x/baseline_policy`, ...) from any
+    path as a user types it. `RLModule.from_checkpoint` hands its argument to Arrow's file
+    systems, which take only absolute paths or URIs ("URI has empty scheme" otherwise).
+    The checkpoint is RLlib's format (it pickles the module class): load only trusted ones."""
+    return RLModule.from_checkpoint(str(Path(path).expanduser().resolve()))

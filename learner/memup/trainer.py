@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from envs import TMazeConfig
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
@@ -36,6 +35,7 @@ from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
 from learner.memup.prefetch import Prefetcher
 from learner.memup.prepared import EpisodeBatch, PreparedEpisode, pad_episodes, prepare_episode
 from learner.memup.slots import Rollout, SlotBuffer
+from learner.progress import progress_bar
 from memup_module import (
     Detector,
     EmaModel,
@@ -214,7 +214,7 @@ class MemUPTrainer:
 
     def train(self, num_updates: int, progress: bool = False) -> Metrics:
         """`num_updates` updates; returns the training metrics over them."""
-        with tqdm(total=num_updates, disable=not progress, desc="memup", unit="upd") as bar:
+        with progress_bar(total=num_updates, desc="memup", unit="upd", enabled=progress) as bar:
             self._train_loop(num_updates, bar)
         return self.train_metrics()
 
@@ -258,8 +258,8 @@ class MemUPTrainer:
         budget = self.config.max_updates if max_updates is None else max_updates
         every = eval_every or self.config.eval_every
         metrics: Metrics = {}
-        with tqdm(total=budget, initial=self.step, disable=not progress, desc="memup",
-                  unit="upd") as bar:
+        with progress_bar(total=budget, initial=self.step, desc="memup", unit="upd",
+                          enabled=progress) as bar:
             while self.step < budget:
                 self._train_loop(min(every, budget - self.step), bar)
                 metrics = {**self.train_metrics(), **self._screened_evaluation(target)}

@@ -13,7 +13,7 @@ from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
 
 from learner.impala.env import make_tmaze_env
 from memup_module import Memory, MemoryConfig, load_memory, save_memory
-from memup_module.rl_module import MemUPPolicyModule, policy_model_config
+from memup_module.rl_module import MemUPPolicyModule, load_policy, policy_model_config
 
 
 @pytest.fixture()
@@ -103,6 +103,21 @@ def test_saved_policy_restores_without_memory_file_and_acts_the_same(
         expected = getattr(module, name)(batch_for(module, x))[Columns.ACTION_DIST_INPUTS]
         actual = getattr(restored, name)(batch_for(restored, x))[Columns.ACTION_DIST_INPUTS]
         assert torch.equal(actual, expected)
+
+
+def test_a_policy_loads_from_the_path_a_user_types(memory_file: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    module = build(memory_path=memory_file)
+    module.save_to_path(tmp_path / "runs" / "r1" / "policy")
+    (tmp_path / "runs" / "latest").symlink_to("r1")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Exception, match="empty scheme"):  # what users met before load_policy
+        RLModule.from_checkpoint("runs/latest/policy")
+    restored = load_policy("runs/latest/policy")
+    x = torch.randn(2, 5, 6)
+    expected = module.forward_inference(batch_for(module, x))[Columns.ACTION_DIST_INPUTS]
+    actual = restored.forward_inference(batch_for(restored, x))[Columns.ACTION_DIST_INPUTS]
+    assert torch.equal(actual, expected)
 
 
 def test_bad_settings_say_what_to_change(memory_file: Path) -> None:

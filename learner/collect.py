@@ -1,13 +1,18 @@
-"""Phase 0: fill the run's store with episodes from the collector fleet."""
+"""Phase 0: fill the run's store with episodes from the collector fleet.
+
+Each collector's summary (`collector/...`, its node included) and the store's figures
+(`store/...`) go to the run's metrics.jsonl."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from tqdm import tqdm
 
 from actors import collect_episodes
 from learner.config import RunConfig
+from learner.metrics import MetricsWriter
 from learner.run_dir import RunDir
 from trajectory_store import StoreStats, TrajectoryStore
 
@@ -19,15 +24,21 @@ def ensure_episodes(config: RunConfig, run: RunDir, redis_url: str) -> StoreStat
     store = TrajectoryStore.from_config(redis_url, run.store_name, config.store)
     try:
         missing = config.collect.num_episodes - store.stats().episodes
+        summaries = []
         if missing > 0:
             log.info("collecting %d episodes with %d collectors", missing,
                      config.collect.num_collectors)
             with tqdm(total=missing, desc="collect", unit="ep") as bar:
-                collect_episodes(
+                summaries = collect_episodes(
                     config.env, config.collect, redis_url, run.store_name, config.store,
                     num_episodes=missing, base_seed=config.seed,
                     on_progress=lambda done: bar.update(done - bar.n),
                 )
-        return store.stats()
+        stats = store.stats()
+        with MetricsWriter(run.metrics) as writer:
+            for summary in summaries:
+                writer.write(stats.steps, summary)
+            writer.write(stats.steps, {f"store/{k}": v for k, v in dataclasses.asdict(stats).items()})
+        return stats
     finally:
         store.close()

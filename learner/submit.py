@@ -23,7 +23,8 @@ from pathlib import Path
 
 STORE_URL_FILE = "$HOME/memup-redis/url"
 RUNS_DIR = "$HOME/memup-runs"
-EXCLUDES = [".venv", "runs", ".git", ".pytest_cache", ".hypothesis", "bench/results"]
+# Ray leaves out .git and .venv by itself (and says so if they are listed again).
+EXCLUDES = ["runs", ".pytest_cache", ".hypothesis", "bench/results"]
 
 
 class SubmitError(RuntimeError):

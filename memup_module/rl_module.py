@@ -31,6 +31,10 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from memup_module.config import MemoryConfig
 from memup_module.memory import Memory
 from memup_module.memory_io import load_memory
+from memup_module.rllib_notices import quiet_rllib_notices
+
+# Imported in every process that builds the module (driver, each EnvRunner and learner).
+quiet_rllib_notices()
 
 STATE_KEYS = {"lstm": ("h", "c"), "gru": ("h",)}
 """Names of the memory's state parts in `Columns.STATE_IN` / `STATE_OUT`."""

@@ -90,6 +90,7 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
     runners = impala.env_runners_for(worker_cpus)
     return (
         IMPALAConfig()
+        .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
         # Discrete actions need no unsquashing; RLlib's default would still walk every action.
         .environment(env=register_rllib_env(), env_config=tmaze.env_kwargs(),
                      normalize_actions=False)

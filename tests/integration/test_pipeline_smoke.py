@@ -54,7 +54,8 @@ def test_smoke_run_writes_every_file_of_the_run_dir(tmp_path):
     assert 0.0 <= figures["impala/success_rate"] <= 1.0
     assert "impala/baseline_success_rate" in figures
     keys = set().union(*read_metrics(run_dir / "metrics.jsonl"))
-    assert {"memup/junction_accuracy", "impala/success_rate", "impala/baseline_success_rate"} <= keys
+    assert {"memup/junction_accuracy", "impala/success_rate", "impala/baseline_success_rate",
+            "store/episodes", "store/bytes", "collector/steps_per_s", "collector/node_ip"} <= keys
     memory = load_memory(run_dir / "memup" / "memory.pt")
     m, _ = memory(torch.zeros(1, 3, 6))
     assert m.shape == (1, 3, memory.hidden_size)

@@ -98,3 +98,16 @@ def test_policy_and_value_heads_share_no_parameters() -> None:
     module = build()
     policy = {id(p) for p in module.policy_head.parameters()}
     assert policy.isdisjoint(id(p) for p in module.value_head.parameters())
+
+
+def test_rllib_notices_about_its_own_code_are_dropped_and_others_pass(caplog) -> None:
+    import logging
+
+    import memup_module.rl_module  # noqa: F401  (installs the filters, as in every EnvRunner)
+
+    deprecation = logging.getLogger("ray._common.deprecation")
+    with caplog.at_level(logging.WARNING):
+        deprecation.warning("DeprecationWarning: `RLModule(config=[RLModuleConfig object])`")
+        deprecation.warning("DeprecationWarning: `something_else` has been deprecated")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["DeprecationWarning: `something_else` has been deprecated"]

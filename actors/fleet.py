@@ -32,6 +32,7 @@ class CollectorFleet:
     def __init__(self, actors: list, runs: list) -> None:
         self.actors = actors
         self._runs = runs
+        self._summaries: dict[int, dict[str, Any]] = {}  # by index, of the runs that returned
 
     @classmethod
     def start(
@@ -88,8 +89,8 @@ class CollectorFleet:
                 on_progress(min(done, num_episodes))
             if done >= num_episodes:
                 return done
-            if self._all_runs_returned():
-                ray.get(self._runs)  # raises the collectors' error, if one failed
+            self._release_finished()  # raises a collector's error, if one failed
+            if len(self._summaries) == len(self._runs):
                 if store.stats().inserted - start < num_episodes:
                     raise RuntimeError(
                         f"every collector returned after {done} of {num_episodes} episodes "
@@ -105,24 +106,30 @@ class CollectorFleet:
 
     def stop(self, timeout_s: float = 30.0) -> list[dict[str, Any]]:
         """Stops every collector cleanly and returns their summaries."""
-        for actor in self.actors:
+        running = [i for i in range(len(self.actors)) if i not in self._summaries]
+        for i in running:
             try:
-                actor.stop.remote()
+                self.actors[i].stop.remote()
             except ray.exceptions.RayActorError:
                 pass
-        summaries = []
-        for run in self._runs:
+        for i in running:
             try:
-                summaries.append(ray.get(run, timeout=timeout_s))
+                self._summaries[i] = ray.get(self._runs[i], timeout=timeout_s)
             except (ray.exceptions.RayError, TimeoutError):
                 pass
         for actor in self.actors:
             ray.kill(actor, no_restart=True)
-        return summaries
+        return [self._summaries[i] for i in sorted(self._summaries)]
 
-    def _all_runs_returned(self) -> bool:
-        ready, _ = ray.wait(self._runs, num_returns=len(self._runs), timeout=0)
-        return len(ready) == len(self._runs)
+    def _release_finished(self) -> None:
+        """Frees the CPU of each collector whose share is done: a collector that Ray restarts
+        after its node died may need exactly that CPU to collect its share again."""
+        pending = [run for i, run in enumerate(self._runs) if i not in self._summaries]
+        ready, _ = ray.wait(pending, num_returns=len(pending), timeout=0) if pending else ([], [])
+        for run in ready:
+            index = self._runs.index(run)
+            self._summaries[index] = ray.get(run)
+            ray.kill(self.actors[index], no_restart=True)
 
 
 def collect_episodes(

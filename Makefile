@@ -35,7 +35,11 @@ test-slow: install
 	$(PYTEST) tests/learning
 
 # The real `ray up` on three hosts emulated with network namespaces (root; skips otherwise).
+# As root on Debian it installs what the emulated hosts run: sshd, ssh and rsync.
 test-cluster: install
+	@test -x /usr/sbin/sshd && command -v rsync >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq openssh-server openssh-client rsync >/dev/null; } || true
 	$(PYTEST) tests/cluster
 
 # Benchmarks: prints figures and records them under bench/results/.

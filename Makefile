@@ -35,11 +35,14 @@ test-slow: install
 	$(PYTEST) tests/learning
 
 # The real `ray up` on three hosts emulated with network namespaces (root; skips otherwise).
-# As root on Debian it installs what the emulated hosts run: sshd, ssh and rsync.
+# As root on Debian it installs what the emulated hosts run (sshd, ssh, rsync) and the browser
+# that looks at the dashboard (chromium and its driver).
+CLUSTER_TEST_PACKAGES := openssh-server openssh-client rsync chromium chromium-driver
 test-cluster: install
-	@test -x /usr/sbin/sshd && command -v rsync >/dev/null || { [ "$$(id -u)" = 0 ] && \
-	  command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq openssh-server openssh-client rsync >/dev/null; } || true
+	@test -x /usr/sbin/sshd && command -v rsync chromedriver >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CLUSTER_TEST_PACKAGES) >/dev/null; \
+	  } || true
 	$(PYTEST) tests/cluster
 
 # Benchmarks: prints figures and records them under bench/results/.

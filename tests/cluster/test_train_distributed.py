@@ -1,6 +1,7 @@
 """`make train-distributed` on three emulated hosts brought up by the real `ray up`: the job
 succeeds, every actor runs where placement puts it, the run dir is whole on the head, the store's
-password shows in no log, and a worker host killed mid-job costs no acknowledged episode."""
+password shows in no log, a worker host killed mid-job costs no acknowledged episode, and the
+dashboard's Actors page, seen in a browser, lists the run's actors while it runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import Cluster, unique_name
+import pytest
+from conftest import ROOT, Cluster, unique_name
+from dashboard_page import actor_names_on_page, missing_browser
 
 ACTORS_BY_NODE = """
 import json, ray
@@ -107,7 +110,7 @@ def test_worker_host_killed_mid_job_loses_no_acknowledged_episode(cluster: Clust
     job = subprocess.Popen(
         ["make", "train-distributed", "CONFIG=configs/cluster-smoke.yaml", f"RUN_NAME={name}",
          "ARGS=--no-dashboard", f"CLUSTER={cluster.yaml_path}", f"RAY_ADDRESS={cluster.address}"],
-        cwd=Path(__file__).resolve().parents[2], env=cluster.env, stdout=subprocess.PIPE,
+        cwd=ROOT, env=cluster.env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
         # Ray titles an actor's process by the method it runs: kill the host mid-collection.
@@ -124,3 +127,25 @@ def test_worker_host_killed_mid_job_loses_no_acknowledged_episode(cluster: Clust
     stats = json.loads(cluster.head_python(STORE_STATS.format(name=name)).strip().splitlines()[-1])
     assert stats["evicted"] == 0 and stats["episodes"] == stats["inserted"] >= 10_000, stats
     assert (run_files(cluster, name) / "policy").exists()
+
+
+@pytest.mark.skipif(bool(missing_browser()), reason=f"dashboard page: {missing_browser()}")
+def test_dashboard_actors_page_lists_the_runs_actors_during_a_run(cluster: Cluster, tmp_path):
+    job = subprocess.Popen(
+        ["make", "train-distributed", "CONFIG=configs/smoke.yaml",
+         f"RUN_NAME={unique_name('page')}", "ARGS=--no-dashboard",
+         f"CLUSTER={cluster.yaml_path}", f"RAY_ADDRESS={cluster.address}"],
+        cwd=ROOT, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(a[1] == "memup-learner" for a in actors(cluster)):
+            assert job.poll() is None and time.monotonic() < deadline, "no MemUP learner"
+            time.sleep(1)
+        token = (Path(cluster.env["HOME"]) / ".ray" / "auth_token").read_text().strip()
+        names = actor_names_on_page(cluster.address, token, tmp_path / "actors.png")
+        output, _ = job.communicate(timeout=900)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert {"collector-0", "collector-1", "memup-learner"} <= names, names
+    assert job.returncode == 0, output[-3000:]

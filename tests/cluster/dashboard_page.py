@@ -1,7 +1,8 @@
 """The Ray dashboard's Actors page as a person sees it: headless Chromium, the token typed into
 the dashboard's "Authentication Token Required" prompt, the table's rows read back.
 
-    names = actor_names_on_page("http://127.0.0.1:8265", token)   # {"collector-0", ...}
+    rows = actor_rows_on_page("http://127.0.0.1:8265", token)
+    # {("collector-0", "0a000000", "ALIVE"), ...}: (Name, Job ID, State) of every actor
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def missing_browser() -> str | None:
     return None
 
 
-def actor_names_on_page(address: str, token: str, screenshot: Path | None = None,
-                        timeout_s: float = 60) -> set[str]:
+def actor_rows_on_page(address: str, token: str, screenshot: Path | None = None,
+                       timeout_s: float = 60) -> set[tuple[str, str, str]]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -56,22 +57,24 @@ def actor_names_on_page(address: str, token: str, screenshot: Path | None = None
         size = _wait(lambda: [i for i in driver.find_elements(By.TAG_NAME, "input")
                               if i.get_attribute("value") == "10"], timeout_s, "the page size")
         size[0].send_keys("\b\b100")
-        names = _wait(lambda: _names(driver), timeout_s, "the actors table")
+        rows = _wait(lambda: _rows(driver), timeout_s, "the actors table")
         if screenshot is not None:
             driver.save_screenshot(str(screenshot))
-        return names
+        return rows
     finally:
         driver.quit()
 
 
-def _names(driver) -> set[str]:
-    """The Name column of the actors table (cell text without layout line breaks)."""
+def _rows(driver) -> set[tuple[str, str, str]]:
+    """(Name, Job ID, State) of each row of the actors table, as text without the layout's
+    line breaks."""
     rows = driver.execute_script(
         "const heads = [...document.querySelectorAll('thead th')].map(h => h.textContent.trim());"
-        "const at = heads.indexOf('Name');"
-        "return at < 0 ? [] : [...document.querySelectorAll('tbody tr')]"
-        "  .map(r => r.children[at] ? r.children[at].textContent.trim() : '');")
-    return {name for name in rows if name and name != "-"}
+        "const at = ['Name', 'Job ID', 'State'].map(h => heads.indexOf(h));"
+        "if (at.includes(-1)) return [];"
+        "return [...document.querySelectorAll('tbody tr')].map(r => at.map("
+        "  i => r.children[i] ? r.children[i].textContent.trim() : ''));")
+    return {tuple(row) for row in rows if row[0] and row[0] != "-"}
 
 
 def _wait(probe, timeout_s: float, what: str):

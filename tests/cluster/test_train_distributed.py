@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, Cluster, unique_name
-from dashboard_page import actor_names_on_page, missing_browser
+from dashboard_page import actor_rows_on_page, missing_browser
 
 ACTORS_BY_NODE = """
 import json, ray
@@ -36,10 +36,11 @@ def actors(cluster: Cluster) -> list[list]:
     return json.loads(cluster.head_python(ACTORS_BY_NODE).strip().splitlines()[-1])
 
 
-def collecting_on(cluster: Cluster, host: str) -> bool:
+def running_on(cluster: Cluster, host: str, title: bytes) -> bool:
+    """Whether an actor method runs on `host`: Ray titles the process `ray::Class.method`."""
     for pid in cluster.hosts.pids(host):
         try:
-            if b"EpisodeCollector.run" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if title in Path(f"/proc/{pid}/cmdline").read_bytes():
                 return True
         except OSError:
             pass
@@ -115,7 +116,7 @@ def test_worker_host_killed_mid_job_loses_no_acknowledged_episode(cluster: Clust
     try:
         # Ray titles an actor's process by the method it runs: kill the host mid-collection.
         deadline = time.monotonic() + 300
-        while not collecting_on(cluster, "worker1"):
+        while not running_on(cluster, "worker1", b"EpisodeCollector.run"):
             assert job.poll() is None and time.monotonic() < deadline, "no collector on worker1"
             time.sleep(0.05)
         cluster.hosts.kill("worker1")
@@ -138,14 +139,20 @@ def test_dashboard_actors_page_lists_the_runs_actors_during_a_run(cluster: Clust
         cwd=ROOT, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 300
-        while not any(a[1] == "memup-learner" for a in actors(cluster)):
+        while not running_on(cluster, "head", b"MemUPLearner."):
             assert job.poll() is None and time.monotonic() < deadline, "no MemUP learner"
-            time.sleep(1)
+            time.sleep(0.05)
         token = (Path(cluster.env["HOME"]) / ".ray" / "auth_token").read_text().strip()
-        names = actor_names_on_page(cluster.address, token, tmp_path / "actors.png")
+        rows = actor_rows_on_page(cluster.address, token, tmp_path / "actors.png")
+        running = job.poll() is None
         output, _ = job.communicate(timeout=900)
     finally:
         if job.poll() is None:
             job.kill()
-    assert {"collector-0", "collector-1", "memup-learner"} <= names, names
+    # This run is the newest job on the page (Ray's job ids are little-endian counters).
+    this_job = max({job_id for _, job_id, _ in rows},
+                   key=lambda job_id: int.from_bytes(bytes.fromhex(job_id), "little"))
+    names = {name for name, job_id, _ in rows if job_id == this_job}
+    assert {"collector-0", "collector-1", "memup-learner"} <= names, rows
+    assert running, "the page was read after the run had ended"
     assert job.returncode == 0, output[-3000:]

@@ -65,19 +65,30 @@ def test_smoke_run_writes_every_file_of_the_run_dir(tmp_path):
     assert_redis_stopped(run_dir)
 
 
-def test_interrupted_run_resumes_from_its_checkpoint_and_finishes(tmp_path):
+def long_pretraining(tmp_path: Path) -> Path:
+    """The smoke preset with a MemUP phase long enough to be interrupted after a checkpoint."""
     preset = yaml.safe_load(SMOKE.read_text())
     preset["memup"].update(max_updates=3000, checkpoint_every=100, eval_every=100,
                            target_accuracy=1.0)
     preset["baseline"] = False
     config = tmp_path / "resume.yaml"
     config.write_text(yaml.safe_dump(preset))
-    run_dir = tmp_path / "run"
+    return config
+
+
+def start_until_checkpoint(config: Path, run_dir: Path) -> subprocess.Popen:
     first = memup("train", "--config", str(config), "--run-dir", str(run_dir))
     deadline = time.monotonic() + 300
     while not list((run_dir / "memup" / "checkpoints").glob("ckpt-*.pt")):
         assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()[-3000:]
         time.sleep(0.1)
+    return first
+
+
+def test_interrupted_run_resumes_from_its_checkpoint_and_finishes(tmp_path):
+    config = long_pretraining(tmp_path)
+    run_dir = tmp_path / "run"
+    first = start_until_checkpoint(config, run_dir)
     first.send_signal(signal.SIGINT)  # Ctrl-C
     first.communicate(timeout=120)
     assert first.returncode != 0 or (run_dir / "report.md").exists()
@@ -93,6 +104,24 @@ def test_interrupted_run_resumes_from_its_checkpoint_and_finishes(tmp_path):
     evals = [r["step"] for r in read_metrics(run_dir / "metrics.jsonl")
              if "memup/junction_accuracy" in r]
     assert evals == sorted(evals) and len(set(evals)) == len(evals)  # continued, not restarted
+
+
+def test_a_run_killed_with_sigkill_leaves_no_redis_and_resumes_with_every_episode(tmp_path):
+    config = long_pretraining(tmp_path)
+    run_dir = tmp_path / "run"
+    first = start_until_checkpoint(config, run_dir)
+    redis_pid = int((run_dir / "redis" / "redis.pid").read_text())
+    first.kill()  # kill -9: no handler, no finaliser runs in the run's process
+    first.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{redis_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{redis_pid}").exists(), "the run's Redis outlived it"
+
+    finish(memup("train", "--config", str(config), "--run-dir", str(run_dir), "--resume"))
+    figures = json.loads((run_dir / "figures.json").read_text())
+    assert figures["store/episodes"] == 400  # what the killed run had collected, no more
+    assert (run_dir / "policy").exists()
 
 
 def test_policy_without_a_pretrained_memory_says_what_to_run(tmp_path):

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from learner.cluster_node import NodeError
+from learner.cluster_node import REDIS_PORT, NodeError
 from learner.config import ConfigError, load_config, save_config
 from learner.run_dir import RunDir
 from learner.services import StoreUnreachableError
@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("action", choices=["start", "stop"])
     node.add_argument("--head", action="store_true", help="the head: also the store's Redis")
     node.add_argument("--address", help="a worker: the head's HOST:PORT")
-    node.add_argument("--redis-port", type=int, default=6380)
+    node.add_argument("--redis-port", type=int, default=REDIS_PORT)
     node.set_defaults(func=cmd_node)
     return parser
 

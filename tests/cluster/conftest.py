@@ -7,6 +7,7 @@ generated copy of cluster-local.yaml pointing at hosts emulated by network names
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -109,8 +110,22 @@ def alive_nodes(cluster: Cluster) -> int:
         return 0
 
 
+def _launcher_control_dirs() -> set[Path]:
+    """The launcher's SSH control folders: always below /tmp, whatever TMPDIR says."""
+    return set(Path("/tmp").glob("ray_ssh_*/*"))
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
+    before = _launcher_control_dirs()
+    try:
+        yield from _cluster()
+    finally:
+        for folder in _launcher_control_dirs() - before:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cluster() -> Iterator[Cluster]:
     with EmulatedHosts(["head", "worker1", "worker2"]) as hosts:
         user_home = hosts.base_dir / "user"
         (user_home / "tmp").mkdir(parents=True)

@@ -7,6 +7,7 @@ the dashboard's "Authentication Token Required" prompt, the table's rows read ba
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -30,8 +31,10 @@ def missing_browser() -> str | None:
     return None
 
 
-def actor_rows_on_page(address: str, token: str, screenshot: Path | None = None,
+def actor_rows_on_page(address: str, token: str, scratch: Path, screenshot: Path | None = None,
                        timeout_s: float = 60) -> set[tuple[str, str, str]]:
+    """`scratch`: a folder for the browser's profile and temporary files (removed by the
+    caller), so nothing is left in /tmp."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -40,8 +43,10 @@ def actor_rows_on_page(address: str, token: str, screenshot: Path | None = None,
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or CHROMEDRIVER),
-                              options=options)
+    options.add_argument(f"--user-data-dir={scratch / 'profile'}")
+    service = Service(shutil.which("chromedriver") or CHROMEDRIVER,
+                      env={**os.environ, "TMPDIR": str(scratch)})
+    driver = webdriver.Chrome(service=service, options=options)
     try:
         driver.set_window_size(1600, 1000)
         driver.get(f"{address}/#/actors?pageSize=100")

@@ -143,7 +143,7 @@ def test_dashboard_actors_page_lists_the_runs_actors_during_a_run(cluster: Clust
             assert job.poll() is None and time.monotonic() < deadline, "no MemUP learner"
             time.sleep(0.05)
         token = (Path(cluster.env["HOME"]) / ".ray" / "auth_token").read_text().strip()
-        rows = actor_rows_on_page(cluster.address, token, tmp_path / "actors.png")
+        rows = actor_rows_on_page(cluster.address, token, tmp_path, tmp_path / "actors.png")
         running = job.poll() is None
         output, _ = job.communicate(timeout=900)
     finally:

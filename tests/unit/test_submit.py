@@ -26,6 +26,7 @@ def test_no_token_fails_before_submitting(tmp_path, monkeypatch, capsys) -> None
 def test_a_cluster_whose_head_is_unreachable_is_not_submitted_to(tmp_path, monkeypatch,
                                                                  capsys) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the launcher caches the yaml there
     (tmp_path / ".ray").mkdir()
     (tmp_path / ".ray" / "auth_token").write_text("t")
     missing = tmp_path / "nowhere.yaml"

@@ -7,7 +7,9 @@
 
 Each host gets what tells real machines apart for Ray and the cluster launcher: its own
 address, its own sshd, its own home (root's home comes from a per-namespace /etc/passwd, which
-`ip netns exec` binds over /etc) and its own /tmp (bind-mounted inside its mount namespace).
+`ip netns exec` binds over /etc) and its own /tmp/ray, Ray's folder for sessions, logs and the
+launcher's cluster state (bind-mounted inside the host's mount namespace; the rest of /tmp
+stays shared, so a test run from a checkout below /tmp still finds its files).
 They share the process table, so every process is stopped by pid (`ip netns pids`), never by
 name. Everything made here (namespaces, links, /etc/netns entries, processes) is removed on
 exit, also when a test fails. Needs root, `ip` and sshd.
@@ -63,15 +65,15 @@ class Host:
         return self.root / "home"
 
     @property
-    def tmp(self) -> Path:
-        return self.root / "tmp"
+    def ray_dir(self) -> Path:
+        """What the host sees as /tmp/ray."""
+        return self.root / "ray"
 
 
 class EmulatedHosts:
     def __init__(self, names: list[str]) -> None:
         self.tag = uuid.uuid4().hex[:6]
         self.subnet = f"10.77.{random.randint(1, 250)}"
-        # Not below /tmp: each host mounts its own /tmp over it.
         self.base_dir = Path(tempfile.mkdtemp(prefix=f"memup-hosts-{self.tag}-", dir="/var/tmp"))
         self.bridge = f"mbr{self.tag}"
         self.key = self.base_dir / "id_ed25519"
@@ -120,9 +122,9 @@ class EmulatedHosts:
         _run(*in_ns, "ip", "addr", "add", f"{host.ip}/24", "dev", inside)
         _run(*in_ns, "ip", "link", "set", inside, "up")
         _run(*in_ns, "ip", "link", "set", "lo", "up")
-        for folder in (host.home / ".ssh", host.tmp):
+        for folder in (host.home / ".ssh", host.ray_dir):
             folder.mkdir(parents=True)
-        host.tmp.chmod(0o1777)
+        Path("/tmp/ray").mkdir(exist_ok=True)  # the mount point; Ray makes it on first use too
         authorized = host.home / ".ssh" / "authorized_keys"
         authorized.write_text(Path(f"{self.key}.pub").read_text())
         authorized.chmod(0o600)
@@ -139,7 +141,8 @@ class EmulatedHosts:
         ]))
         log = (host.root / "sshd.log").open("w")
         self._sshd[host.name] = subprocess.Popen(
-            [*in_ns, "sh", "-c", f'mount --bind "{host.tmp}" /tmp && exec {SSHD} -D -e -f "{config}"'],
+            [*in_ns, "sh", "-c",
+             f'mount --bind "{host.ray_dir}" /tmp/ray && exec {SSHD} -D -e -f "{config}"'],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

@@ -54,7 +54,7 @@ def run_files(cluster: Cluster, name: str) -> Path:
 def logs_of(cluster: Cluster) -> list[Path]:
     found = []
     for host in cluster.hosts.hosts.values():
-        found += [p for p in (host.tmp / "ray").rglob("*") if p.is_file()]
+        found += [p for p in host.ray_dir.rglob("*") if p.is_file()]
         found += list((host.home / ".memup" / "node").glob("*.log"))
     return found
 

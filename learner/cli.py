@@ -189,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=_at_least(0), default=argparse.SUPPRESS,
                           help="seed of the held-out episodes; the probe's is seed + 1")
     evaluate.add_argument("--baseline", action="store_true", help="also the baseline policy")
-    evaluate.add_argument("--threads", type=_at_least(1), default=2, help="torch threads")
+    evaluate.add_argument("--threads", type=_at_least(1), default=1,
+                          help="torch threads (default 1: on a shared 2-core machine 2 threads "
+                          "measured 5x slower per step)")
     evaluate.set_defaults(func=cmd_evaluate)
 
     serve = commands.add_parser("serve-redis", help="run the store's Redis (cluster head)")

@@ -94,10 +94,10 @@ def _seed_sets(settings: LengthEvalSettings) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate_policy(module: MemUPPolicyModule, trained: TMazeConfig, tests: list[TMazeConfig],
                     seeds: tuple[np.ndarray, np.ndarray], prefix: str = "",
-                    on_length: Callable[[dict[str, float]], None] | None = None,
+                    on_length: Callable[[int, dict[str, float]], None] | None = None,
                     ) -> dict[str, float]:
     """`eval/L=<L>/<prefix>...` figures of one policy: fits the probe at `trained`, then runs
-    the test seeds at each maze of `tests`."""
+    the test seeds at each maze of `tests`, calling `on_length(L, row)` after each."""
     test_seeds, probe_seeds = seeds
     fit = stream_evaluate(module, trained, probe_seeds)
     probe = CueProbe.fit(fit.junction_memory, fit.cue_sides)
@@ -111,10 +111,9 @@ def evaluate_policy(module: MemUPPolicyModule, trained: TMazeConfig, tests: list
                "episodes": float(result.greedy.episodes),
                "wall_s": result.wall_s,
                "step_us": result.seconds_per_step * 1e6}
-        keyed = {f"eval/L={maze.corridor_length}/{prefix}{k}": v for k, v in row.items()}
-        figures.update(keyed)
+        figures.update({f"eval/L={maze.corridor_length}/{prefix}{k}": v for k, v in row.items()})
         if on_length is not None:
-            on_length(keyed)
+            on_length(maze.corridor_length, row)
     return figures
 
 
@@ -135,10 +134,10 @@ def evaluate_run(run: RunDir, settings: LengthEvalSettings,
     for prefix, path in policies.items():
         name = prefix.rstrip("_") or "policy"
 
-        def progress(keyed: dict[str, float], name: str = name) -> None:
-            (key, success), = [(k, v) for k, v in keyed.items() if k.endswith("success_rate")]
-            echo(f"{name} at {key.split('/')[1]}: greedy success {success:.3f}, "
-                 f"{keyed[key.replace('success_rate', 'wall_s')]:.1f} s")
+        def progress(length: int, row: dict[str, float], name: str = name) -> None:
+            echo(f"{name} at L={length:,}: greedy success {row['success_rate']:.3f}, cue "
+                 f"accuracy {row['cue_accuracy']:.3f}, {row['wall_s']:.1f} s "
+                 f"({row['step_us']:.0f} µs per batched step)")
 
         figures.update(evaluate_policy(load_policy(path), trained, tests, seeds, prefix,
                                        progress))

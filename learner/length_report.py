@@ -28,6 +28,11 @@ COLUMNS = {  # figure name: column title
 PLOT_FILE = "length_generalisation.png"
 
 
+def is_length_figure(key: str) -> bool:
+    """Whether `key` is one of the table's `eval/L=<L>/...` figures."""
+    return _KEY.match(key) is not None
+
+
 def length_rows(figures: dict[str, Any]) -> list[dict[str, float]]:
     """One row per tested corridor length L ({"L": L, "success_rate": ..., ...}), by L."""
     rows: dict[int, dict[str, float]] = {}

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from learner.length_report import length_section  # noqa: E402
+from learner.length_report import is_length_figure, length_section  # noqa: E402
 from learner.metrics import read_metrics  # noqa: E402
 from learner.run_dir import RunDir  # noqa: E402
 
@@ -104,6 +104,7 @@ def write_report(run: RunDir, figures: dict[str, Any], title: str) -> Path:
     if _plot_impala(records, run.root / "impala_success.png"):
         lines += ["## Phase II: IMPALA", "", "![IMPALA success](impala_success.png)", ""]
     lines += length_section(figures, run.root)
-    lines += ["## Figures", "", *_table(figures), ""]
+    others = {k: v for k, v in figures.items() if not is_length_figure(k)}  # tabled above
+    lines += ["## Figures", "", *_table(others), ""]
     run.report.write_text("\n".join(lines))
     return run.report

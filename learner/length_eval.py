@@ -58,7 +58,8 @@ class LengthEvalSettings:
     """Also evaluate the run's baseline_policy."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lengths", tuple(self.lengths))  # a list from argparse
+        # A list from argparse; a length given twice is tested once.
+        object.__setattr__(self, "lengths", tuple(dict.fromkeys(self.lengths)))
         for length in self.lengths:
             require_int("corridor length (--corridor-length)", length, 1)
         if self.length_jitter is not None:

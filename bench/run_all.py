@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner", "impala"]
+BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner", "impala",
+              "length_eval"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -24,7 +24,7 @@ from learner.config import RunConfig
 from learner.impala import train_policy
 from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
-from learner.report import write_report
+from learner.report import run_title, write_report
 from learner.run_dir import RunDir
 from learner.services import dashboard_help, ray_for_run, redis_for_run
 from trajectory_store import TrajectoryStore
@@ -89,5 +89,5 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
                 figures.update(train_policy_phase(config, run, baseline=True))
     figures["run/wall_s"] = figures.get("run/wall_s", 0.0) + time.perf_counter() - started
     run.figures.write_text(json.dumps(figures, indent=2))
-    write_report(run, figures, title=f"MemUP-RL run `{run.root.name}` ({config.name})")
+    write_report(run, figures, title=run_title(run, config.name))
     return figures

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
+from learner.length_report import is_length_figure, length_section  # noqa: E402
 from learner.metrics import read_metrics  # noqa: E402
 from learner.run_dir import RunDir  # noqa: E402
 
@@ -83,6 +84,11 @@ def _table(figures: dict[str, Any]) -> list[str]:
     return rows
 
 
+def run_title(run: RunDir, config_name: str) -> str:
+    """The report's title, the same whichever command (train, evaluate) rebuilds it."""
+    return f"MemUP-RL run `{run.root.name}` ({config_name})"
+
+
 def write_report(run: RunDir, figures: dict[str, Any], title: str) -> Path:
     """Writes `report.md` and its PNGs next to it; returns the report's path."""
     records = read_metrics(run.metrics) if run.metrics.exists() else []
@@ -97,6 +103,8 @@ def write_report(run: RunDir, figures: dict[str, Any], title: str) -> Path:
                   "![Detector uncertainty](detector_uncertainty.png)", ""]
     if _plot_impala(records, run.root / "impala_success.png"):
         lines += ["## Phase II: IMPALA", "", "![IMPALA success](impala_success.png)", ""]
-    lines += ["## Figures", "", *_table(figures), ""]
+    lines += length_section(figures, run.root)
+    others = {k: v for k, v in figures.items() if not is_length_figure(k)}  # tabled above
+    lines += ["## Figures", "", *_table(others), ""]
     run.report.write_text("\n".join(lines))
     return run.report

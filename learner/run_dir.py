@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 
 
+class RunDirError(ValueError):
+    """The run dir cannot be used as asked; the message says what to run or pass instead."""
+
+
 @dataclasses.dataclass(frozen=True)
 class RunDir:
     root: Path

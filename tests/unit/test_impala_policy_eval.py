@@ -5,45 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import TMazeConfig
 from envs.episode_rng import cue_sides, extra_lengths
-from learner.impala.env import make_tmaze_env
 from learner.impala.policy_eval import greedy_evaluate, held_out_seeds
-from memup_module.rl_module import MemUPPolicyModule, policy_model_config
+from policies import remembering, small_policy
 
 TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)
 EPISODES, SEED = 200, 11
 
 
-def module() -> MemUPPolicyModule:
-    env = make_tmaze_env(TMAZE.env_kwargs())
-    return RLModuleSpec(
-        module_class=MemUPPolicyModule, observation_space=env.observation_space,
-        action_space=env.action_space,
-        model_config=policy_model_config(memory={"hidden_size": 8, "encoder_size": 2},
-                                         head_hiddens=(2,)),
-    ).build()
-
-
-def remembering(policy: MemUPPolicyModule) -> MemUPPolicyModule:
-    """LSTM cell 0 latches the cue (input gate open only at the cue, forget gate ~1); the policy
-    turns right when it holds +1 (the right cue) and left when it holds -1."""
-    memory, head, hidden = policy.memory, policy.policy_head, policy.memory.config.hidden_size
-    with torch.no_grad():
-        for p in [*memory.parameters(), *head.parameters()]:
-            p.zero_()
-        memory.encoder.weight[0, 0], memory.encoder.weight[1, 0] = 1.0, -1.0
-        w, b = memory.rnn.weight_ih_l0, memory.rnn.bias_ih_l0
-        b[0], w[0, 0], w[0, 1] = -10.0, 20.0, 20.0  # input gate
-        b[hidden] = 20.0  # forget gate
-        w[2 * hidden, 0], w[2 * hidden, 1] = 5.0, -5.0  # candidate = ±1
-        b[3 * hidden] = 20.0  # output gate
-        first, last = head.mlp[0], head.mlp[2]
-        first.weight[0, 0], first.weight[1, 0] = 1.0, -1.0  # relu(m0), relu(-m0)
-        last.weight[1, 0], last.weight[0, 1] = 10.0, 10.0  # right <- m0 > 0, left <- m0 < 0
-    return policy
+def module():
+    return small_policy(TMAZE)
 
 
 def test_remembering_policy_always_succeeds() -> None:

@@ -4,8 +4,8 @@
     memup node start --address HEAD:6379 -- ray start  # a worker joins the head
     memup node stop                                    # only what `node start` started here
 
-cluster.yaml and cluster-local.yaml call these instead of `ray stop` / `pkill`, which act on
-every Ray and every matching process of the machine. Each node runs `ray start --block` in a
+cluster.yaml and cluster-local.yaml call these instead of Ray's own stop command or a kill by
+process name, which act on every Ray of the machine. Each node runs `ray start --block` in a
 session of its own with this interpreter's `ray`, with token authentication on (the token in
 ~/.ray/auth_token, copied to every node by the yamls' file_mounts) and a custom resource that
 placement relies on: `memup_head` on the head (learners, the run dir), `memup_worker` on the

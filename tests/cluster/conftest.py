@@ -1,7 +1,8 @@
 """A three-host Ray cluster brought up as users do: `make cluster-up` (the real `ray up`) with a
 generated copy of cluster-local.yaml pointing at hosts emulated by network namespaces, and
-`make dashboard` forwarding the head's dashboard. Torn down by pid, never by `ray down` (its
-`ray stop` would reach every Ray on this machine: the emulated hosts share one process table).
+`make dashboard` forwarding the head's dashboard. Torn down by pid, never by `ray down` (it
+stops every Ray process of the machine it runs on, and the emulated hosts share one process
+table with everything else here).
 """
 
 from __future__ import annotations

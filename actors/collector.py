@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -172,7 +173,13 @@ def _incarnation() -> int:
     try:
         import ray
 
-        if ray.is_initialized() and ray.get_runtime_context().was_current_actor_reconstructed:
+        # This public property reads Ray's deprecated `ray.state.actors` inside, which warns
+        # once per collector about Ray's own code.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            restarted = (ray.is_initialized()
+                         and ray.get_runtime_context().was_current_actor_reconstructed)
+        if restarted:
             return int.from_bytes(os.urandom(4), "little") + 1
     except (ImportError, RuntimeError, AttributeError):
         pass

@@ -22,13 +22,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from actors.placement import HEAD_RESOURCE, WORKER_RESOURCE
+from trajectory_store.serve import URL_FILE
 
 STATE_DIR = Path("~/.memup/node")
-REDIS_DIR = Path("~/memup-redis")  # serve-redis writes the store's URL to url here
+REDIS_DIR = Path("~/memup-redis")  # serve-redis writes the store's URL to URL_FILE here
 REDIS_PORT = 6380
 READY_TIMEOUT_S = 120.0
 
@@ -67,15 +69,15 @@ class NodeProcess:
         # An empty command line: the process is between fork and exec, or exiting.
         return pid if not cmdline or self.marker.encode() in cmdline else None
 
-    def start(self, command: list[str], env: dict[str, str], ready_line: str) -> None:
-        """Starts `command` in a session of its own and waits for `ready_line` in its log."""
+    def start(self, command: list[str], env: dict[str, str], ready: Callable[[], bool]) -> None:
+        """Starts `command` in a session of its own and waits until `ready()`."""
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("w") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid_file.write_text(str(process.pid))
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while ready_line not in self.log_tail(100_000):
+        while not ready():
             if process.poll() is not None:
                 raise NodeError(f"{self.name} exited while starting:\n{self.log_tail()}")
             if time.monotonic() > deadline:
@@ -162,16 +164,16 @@ def start(*, head: bool, address: str | None, ray_args: list[str],
                *(["--head"] if head else [f"--address={address}"]), *ray_args]
     # Ray's own processes inherit this interpreter's folder first on PATH.
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    RAY.start(command, env, ready_line="Ray runtime started")
+    RAY.start(command, env, ready=lambda: "Ray runtime started" in RAY.log_tail(100_000))
     return ip
 
 
 def _start_redis(ip: str, port: int, env: dict[str, str]) -> None:
-    data = REDIS_DIR.expanduser()
-    (data / "url").unlink(missing_ok=True)
-    REDIS.start([sys.executable, "-m", "learner.cli", "serve-redis", "--data-dir", str(data),
-                 "--bind", "0.0.0.0", "--port", str(port), "--advertise-host", ip], env,
-                ready_line="URL in")
+    url = REDIS_DIR.expanduser() / URL_FILE
+    url.unlink(missing_ok=True)
+    REDIS.start([sys.executable, "-m", "learner.cli", "serve-redis", "--data-dir",
+                 str(url.parent), "--bind", "0.0.0.0", "--port", str(port), "--advertise-host",
+                 ip], env, ready=url.exists)
 
 
 def stop() -> list[str]:

@@ -21,7 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-STORE_URL_FILE = "$HOME/memup-redis/url"
+from learner.cluster_node import REDIS_DIR
+from trajectory_store.serve import URL_FILE
+
+# Where `memup node start --head` leaves the store's URL, as the head's shell spells it.
+STORE_URL_FILE = f"{str(REDIS_DIR).replace('~', '$HOME', 1)}/{URL_FILE}"
 RUNS_DIR = "$HOME/memup-runs"
 # Ray leaves out .git and .venv by itself (and says so if they are listed again).
 EXCLUDES = ["runs", ".pytest_cache", ".hypothesis", "bench/results"]

@@ -24,7 +24,7 @@ def test_stop_ends_the_whole_process_group_it_started() -> None:
     script = ("import subprocess, sys, time; print('ready', flush=True); "
               "subprocess.Popen(['sleep', '600']); time.sleep(600)")
     worker.start([sys.executable, "-c", script, "marker-sleeper"], dict(os.environ),
-                 ready_line="ready")
+                 ready=lambda: "ready" in worker.log_tail())
     pid = worker.pid()
     assert pid is not None
     assert worker.stop(timeout_s=10)
@@ -51,7 +51,7 @@ def test_a_process_that_dies_while_starting_reports_its_log() -> None:
     failing = NodeProcess("failing", "marker-failing")
     with pytest.raises(NodeError, match="(?s)exited while starting:.*boom"):
         failing.start([sys.executable, "-c", "print('boom'); raise SystemExit(3)",
-                       "marker-failing"], dict(os.environ), ready_line="never")
+                       "marker-failing"], dict(os.environ), ready=lambda: False)
 
 
 def test_start_needs_exactly_one_role_and_the_cluster_token() -> None:

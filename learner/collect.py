@@ -38,7 +38,8 @@ def ensure_episodes(config: RunConfig, run: RunDir, redis_url: str) -> StoreStat
         with MetricsWriter(run.metrics) as writer:
             for summary in summaries:
                 writer.write(stats.steps, summary)
-            writer.write(stats.steps, {f"store/{k}": v for k, v in dataclasses.asdict(stats).items()})
+            store_figures = dataclasses.asdict(stats)
+            writer.write(stats.steps, {f"store/{k}": v for k, v in store_figures.items()})
         return stats
     finally:
         store.close()

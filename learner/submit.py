@@ -40,7 +40,8 @@ def _ray() -> str:
 
 
 def check_token() -> None:
-    if not Path("~/.ray/auth_token").expanduser().is_file() and not os.environ.get("RAY_AUTH_TOKEN"):
+    token_file = Path("~/.ray/auth_token").expanduser()
+    if not token_file.is_file() and not os.environ.get("RAY_AUTH_TOKEN"):
         raise SubmitError("no Ray token at ~/.ray/auth_token: the cluster runs with token "
                           "authentication; `make cluster-up` creates the token and copies it to "
                           "every node (or set RAY_AUTH_TOKEN to the cluster's token)")
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", default="",
                         help="the cluster's yaml, to check its head before submitting "
                              "('' for a cluster you started without one)")
-    parser.add_argument("--address", required=True, help="the dashboard, e.g. http://127.0.0.1:8265")
+    parser.add_argument("--address", required=True,
+                        help="the dashboard, e.g. http://127.0.0.1:8265")
     parser.add_argument("--python", default="~/memup-rl/.venv/bin/python",
                         help="the interpreter on the head (the one the yamls install)")
     parser.add_argument("--config", required=True)

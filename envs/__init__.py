@@ -7,6 +7,10 @@
                                                   # [o_t, one_hot(a_{t-1}), r_{t-1}]
     PrevActionRewardVector(env)                   # phase II: the same input, online
 
+Any other gymnasium env with a discrete action space runs through the same parts
+(DESIGN.md §11): `describe_env(EnvConfig(id, kwargs, imports))` checks it and tells its sizes,
+`make_vector_env` steps it with flat float32 observations and one seed per episode.
+
 Episode seeds come from `draw_episode_seeds` (training and held-out sets alike); `validation`
 holds the checks every package's config dataclass runs.
 """
@@ -15,11 +19,14 @@ import gymnasium as gym
 
 from envs.agent_inputs import PrevActionReward, PrevActionRewardVector, memory_inputs
 from envs.config import TMazeConfig
+from envs.env_config import TMAZE_ID, EnvConfig, as_env_config
 from envs.episode_rng import draw_episode_seeds
+from envs.flat_observation import FlatFloatObservation, UnflattenableSpaceError
+from envs.make import EnvSetupError, EnvSpec, describe_env, make_env, make_vector_env
 from envs.noisy_tmaze import OBS_DIM, NoisyTMaze
 from envs.vector_tmaze import NoisyTMazeVectorEnv
 
-ENV_ID = "memup/NoisyTMaze-v0"
+ENV_ID = TMAZE_ID
 
 if ENV_ID not in gym.registry:
     gym.register(
@@ -30,6 +37,15 @@ if ENV_ID not in gym.registry:
 
 __all__ = [
     "ENV_ID",
+    "EnvConfig",
+    "EnvSetupError",
+    "EnvSpec",
+    "FlatFloatObservation",
+    "UnflattenableSpaceError",
+    "as_env_config",
+    "describe_env",
+    "make_env",
+    "make_vector_env",
     "OBS_DIM",
     "NoisyTMaze",
     "NoisyTMazeVectorEnv",

@@ -1,7 +1,7 @@
 """The configuration of a whole run: one frozen dataclass per component, loaded from a preset.
 
     config = load_config("configs/tmaze-1000.yaml", overrides={"seed": 3})
-    config.env.corridor_length, config.collect.num_episodes, config.memup.rollout
+    config.env.tmaze.corridor_length, config.collect.num_episodes, config.memup.rollout
 
 Unknown keys are an error naming the key; each component validates its own fields. Every run
 saves its resolved config as `config.yaml` in the run dir.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.config import CollectorConfig
-from envs.config import TMazeConfig
+from envs.env_config import EnvConfig
 from envs.validation import require_bool, require_int
 from learner.config_io import ConfigError, build, dump_yaml, load_yaml
 from learner.impala.config import ImpalaConfig
@@ -26,8 +26,9 @@ from trajectory_store.config import StoreConfig
 class RunConfig:
     """Everything a run does, section by section."""
 
-    env: TMazeConfig
-    """Noisy T-Maze keyword arguments (corridor_length, length_jitter, noise, rewards)."""
+    env: EnvConfig
+    """The gymnasium env: `id`, `kwargs`, `import`, `wrappers`; or the Noisy T-Maze's keyword
+    arguments (corridor_length, length_jitter, noise, rewards) as they are."""
     name: str = "run"
     """Name of the run; the run dir defaults to runs/<name>-<timestamp>."""
     seed: int = 0

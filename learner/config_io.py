@@ -41,7 +41,12 @@ def build(cls: type[T], data: Any, where: str = "") -> T:
     for name, value in data.items():
         nested = _dataclass_type(hints[name])
         key = _join(where, name)
-        values[name] = build(nested, value, key) if nested is not None else _coerce(value, hints[name], key)
+        if nested is not None and hasattr(nested, "from_plain"):
+            values[name] = _from_plain(nested, value, key)
+        elif nested is not None:
+            values[name] = build(nested, value, key)
+        else:
+            values[name] = _coerce(value, hints[name], key)
     try:
         return cls(**values)
     except ValueError as error:
@@ -50,6 +55,8 @@ def build(cls: type[T], data: Any, where: str = "") -> T:
 
 def to_plain(config: Any) -> Any:
     """Dataclasses, tuples and paths as plain YAML/JSON values."""
+    if dataclasses.is_dataclass(config) and hasattr(config, "to_plain"):
+        return config.to_plain()
     if dataclasses.is_dataclass(config):
         return {f.name: to_plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
     if isinstance(config, (list, tuple)):
@@ -74,6 +81,15 @@ def load_yaml(path: str | Path) -> dict:
 
 def dump_yaml(config: Any, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(to_plain(config), sort_keys=False))
+
+
+def _from_plain(cls: type[T], value: Any, key: str) -> T:
+    """A section with a form of its own (e.g. `env:`) reads itself."""
+    try:
+        return cls.from_plain(value)
+    except ValueError as error:
+        message = str(error)
+        raise ConfigError(message if message.startswith(key) else f"{key}: {message}") from None
 
 
 def _join(where: str, key: str) -> str:

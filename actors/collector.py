@@ -58,14 +58,16 @@ class EpisodeCollector:
     partial episode: only terminated episodes leave the recorder, and each insert is atomic per
     episode. Killed, it loses at most the episodes of its unflushed batch.
 
-        collector = EpisodeCollector(0, tmaze_kwargs, collector_kwargs, url, "run", store_kwargs)
+        collector = EpisodeCollector(0, env, collector_kwargs, url, "run", store_kwargs)
+        # env: an EnvConfig's plain form ({"id", "kwargs", "import", "wrappers"}, or the
+        # T-Maze's keyword arguments), as it crosses to the Ray actor
         summary = collector.run(max_episodes=1000)
     """
 
     def __init__(
         self,
         index: int,
-        env_kwargs: dict[str, Any],
+        env: dict[str, Any],
         collector_kwargs: dict[str, Any],
         store_url: str,
         store_name: str,
@@ -76,9 +78,9 @@ class EpisodeCollector:
     ) -> None:
         self.index = index
         self.collector_id = f"collector-{index}"
-        self.tmaze = envs.TMazeConfig(**env_kwargs)
+        self.env = envs.describe_env(envs.as_env_config(env))
         self.config = CollectorConfig(**collector_kwargs)
-        self.policy = policy or make_policy(self.config.policy)
+        self.policy = policy or make_policy(self.config.policy, self.env.num_actions)
         self.store = TrajectoryStore.from_config(store_url, store_name, StoreConfig(**store_kwargs))
         if incarnation is None:
             incarnation = _incarnation()
@@ -95,19 +97,21 @@ class EpisodeCollector:
 
         A `stop()` that arrives before `run` starts still counts: the flag is never cleared.
         """
-        env = envs.NoisyTMazeVectorEnv(self.config.num_envs, **self.tmaze.env_kwargs())
+        env = envs.make_vector_env(self.env.config, self.config.num_envs)
         rng = np.random.default_rng(self.seed)
-        recorder = EpisodeRecorder(env.num_envs, envs.OBS_DIM, self.tmaze.max_episode_steps)
+        recorder = EpisodeRecorder(env.num_envs, self.env.obs_dim, self.env.max_episode_steps)
         obs, _ = env.reset(seed=self.seed)
         recorder.begin(obs, env.episode_seeds)
         pending: list[RecordedEpisode] = []
+        # Only the T-Maze says whether an episode succeeded; other envs record no success.
+        no_success = np.zeros(env.num_envs, bool) if self.env.config.is_tmaze else None
         while not self._stop.is_set():
             actions = self.policy.act(obs, rng)
-            obs, rewards, terminated, _, infos = env.step(actions)
+            obs, rewards, terminated, truncated, infos = env.step(actions)
             self._env_steps += env.num_envs
-            success = infos.get("success", np.zeros(env.num_envs, bool))
+            success = infos.get("success", no_success)
             pending += recorder.record(actions, obs, rewards, terminated, success,
-                                       env.episode_seeds)
+                                       env.episode_seeds, truncated)
             if max_episodes is not None:
                 pending = pending[: max_episodes - self._flushed_episodes]
             if len(pending) >= self.config.flush_episodes or self._quota_met(pending, max_episodes):
@@ -157,13 +161,13 @@ class EpisodeCollector:
             recorded.obs,
             recorded.action,
             recorded.reward,
-            env_id=envs.ENV_ID,
-            env_kwargs=self.tmaze.env_kwargs(),
+            env_id=self.env.config.id,
+            env_kwargs=self.env.config.kwargs,
             seed=recorded.episode_seed,
             collector_id=self.collector_id,
             policy_id=self.policy.policy_id,
-            terminated=True,
-            truncated=False,
+            terminated=not recorded.truncated,
+            truncated=recorded.truncated,
             success=recorded.success,
         )
 

@@ -11,7 +11,7 @@ import ray
 from actors.collector import EpisodeCollector
 from actors.config import CollectorConfig
 from actors.placement import worker_resources
-from envs import TMazeConfig
+from envs import EnvConfig, TMazeConfig, as_env_config
 from trajectory_store import StoreConfig, TrajectoryStore
 
 # Ray restarts a crashed collector and re-runs its `run` call; `max_concurrency=2` lets
@@ -24,7 +24,7 @@ RemoteCollector = ray.remote(max_restarts=-1, max_task_retries=-1, max_concurren
 class CollectorFleet:
     """Handles of running collectors and their `run` calls.
 
-        fleet = CollectorFleet.start(tmaze, collect, store_url, store_name, store_config)
+        fleet = CollectorFleet.start(env, collect, store_url, store_name, store_config)
         fleet.wait_for_episodes(store, 4000)   # or pass num_episodes=4000 to start
         summaries = fleet.stop()
     """
@@ -37,7 +37,7 @@ class CollectorFleet:
     @classmethod
     def start(
         cls,
-        tmaze: TMazeConfig,
+        env: EnvConfig | TMazeConfig,
         collect: CollectorConfig,
         store_url: str,
         store_name: str,
@@ -61,7 +61,7 @@ class CollectorFleet:
                 scheduling_strategy="SPREAD",
             ).remote(
                 i,
-                tmaze.env_kwargs(),
+                as_env_config(env).to_plain(),
                 dataclasses.asdict(collect),
                 store_url,
                 store_name,
@@ -133,7 +133,7 @@ class CollectorFleet:
 
 
 def collect_episodes(
-    tmaze: TMazeConfig,
+    env: EnvConfig | TMazeConfig,
     collect: CollectorConfig,
     store_url: str,
     store_name: str,
@@ -146,7 +146,7 @@ def collect_episodes(
 ) -> list[dict[str, Any]]:
     """Runs a fleet until the store has `num_episodes` more episodes; returns summaries."""
     store = TrajectoryStore.from_config(store_url, store_name, store_config)
-    fleet = CollectorFleet.start(tmaze, collect, store_url, store_name, store_config, base_seed,
+    fleet = CollectorFleet.start(env, collect, store_url, store_name, store_config, base_seed,
                                  num_episodes=num_episodes)
     try:
         fleet.wait_for_episodes(store, num_episodes, timeout_s=timeout_s, on_progress=on_progress)

@@ -30,7 +30,7 @@ class UniformRandomPolicy:
         return rng.integers(0, self.num_actions, len(observations))
 
 
-def make_policy(name: str) -> BehaviourPolicy:
+def make_policy(name: str, num_actions: int = 2) -> BehaviourPolicy:
     if name == "random":
-        return UniformRandomPolicy()
+        return UniformRandomPolicy(num_actions)
     raise ValueError(f'unknown behaviour policy {name!r}: use "random"')

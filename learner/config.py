@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from actors.config import CollectorConfig
-from envs.env_config import EnvConfig
+from envs import EnvConfig, EnvSetupError, describe_env
 from envs.validation import require_bool, require_int
 from learner.config_io import ConfigError, build, dump_yaml, load_yaml
 from learner.impala.config import ImpalaConfig
-from learner.memup.config import MemUPConfig
+from learner.memup.config import MemUPConfig, with_env_sizes
 from trajectory_store.config import StoreConfig
 
 
@@ -62,9 +62,13 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         else:
             data[key] = value
     try:
-        return build(RunConfig, data)
-    except ConfigError as error:
+        config = build(RunConfig, data)
+        spec = describe_env(config.env)
+    except (ConfigError, EnvSetupError) as error:
         raise ConfigError(f"{path}: {error}") from None
+    # The memory's input follows the env: its flat observation and its action count.
+    memup = with_env_sizes(config.memup, spec.obs_dim, spec.num_actions)
+    return dataclasses.replace(config, memup=memup)
 
 
 def save_config(config: RunConfig, path: str | Path) -> None:

@@ -18,9 +18,12 @@ from memup_module.targets import (
     BinnedCodec,
     ExactCodec,
     TargetCodec,
+    codec_from_plain,
+    codec_to_plain,
     discounted_returns,
     episode_targets,
     make_codec,
+    rewards_seen,
 )
 from memup_module.config import MemoryConfig, MemUPModelConfig
 from memup_module.losses import (
@@ -31,13 +34,14 @@ from memup_module.losses import (
     surprise_score,
 )
 from memup_module.memory import Memory, State
-from memup_module.memory_io import MEMORY_FORMAT, load_memory, save_memory
+from memup_module.memory_io import MEMORY_FORMAT, load_codec, load_memory, save_memory
 from memup_module.networks import ContextEncoder, Detector, Predictor, context_features
 from memup_module.scoring import EmaModel, score_episodes
-from memup_module.selector import select_targets, suffix_argmax
+from memup_module.selector import TARGET_SELECTIONS, select_targets, selection_scores, suffix_argmax
 
 __all__ = [
     "MEMORY_FORMAT",
+    "TARGET_SELECTIONS",
     "BinnedCodec",
     "ContextEncoder",
     "Detector",
@@ -49,17 +53,22 @@ __all__ = [
     "Predictor",
     "State",
     "TargetCodec",
+    "codec_from_plain",
+    "codec_to_plain",
     "context_features",
     "discounted_returns",
     "entropy_score",
     "episode_targets",
+    "load_codec",
     "load_memory",
     "make_codec",
     "masked_nll",
     "nll_per_entry",
     "save_memory",
+    "rewards_seen",
     "score_episodes",
     "select_targets",
+    "selection_scores",
     "squared_error_score",
     "suffix_argmax",
     "surprise_score",

@@ -7,9 +7,12 @@ everything after the block, so each step looks at one block and K carried candid
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 _BLOCK = 64
+TARGET_SELECTIONS = ("detector", "uniform", "last")
 
 
 def _prepared_scores(scores: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -83,3 +86,22 @@ def select_targets(
         indices = torch.cat([indices, own], dim=-1)
         valid = torch.cat([valid, live.unsqueeze(-1) & ~duplicate], dim=-1)
     return indices, valid
+
+
+def selection_scores(kind: str, detector_scores: Callable[[], torch.Tensor], shape: torch.Size,
+                     device: torch.device, generator: torch.Generator | None = None
+                     ) -> torch.Tensor:
+    """Scores whose suffix top K picks U_t by `kind` (the detector's worth, tested by switch):
+
+    - "detector": the detector's uncertainty (MemUP);
+    - "uniform": i.i.d. noise, so the top K after t is a uniformly random K-subset of the
+      steps left (the argmax of i.i.d. values is uniform over them);
+    - "last": the step index, so U_t is the episode's last K steps.
+    """
+    if kind == "detector":
+        return detector_scores()
+    if kind == "uniform":
+        return torch.rand(shape, generator=generator).to(device)
+    if kind == "last":
+        return torch.arange(shape[-1], device=device, dtype=torch.float32).expand(shape)
+    raise ValueError(f"target_selection must be one of {TARGET_SELECTIONS}, got {kind!r}")

@@ -1,6 +1,6 @@
 """Phase I: MemUP pretraining of the memory on episodes from the trajectory store.
 
-    learner = start_memup_learner(MemUPConfig(), tmaze, source_factory, run)   # Ray actor
+    learner = start_memup_learner(MemUPConfig(), env, source_factory, run)     # Ray actor
     ray.get(learner.train_until.remote())      # B slots x r steps per update, until
                                                # junction_accuracy >= target or the budget
     ray.get(learner.export_memory.remote())    # run.memory: the only thing phase II needs
@@ -13,7 +13,7 @@ each episode's arrays on a thread, `loader` scores them with the detector and se
 """
 
 from learner.memup.actor import MemUPLearner, start_memup_learner
-from learner.memup.config import MemUPConfig
+from learner.memup.config import MemUPConfig, with_env_sizes
 from learner.memup.episodes import (
     EpisodeSource,
     InMemorySource,
@@ -32,4 +32,5 @@ __all__ = [
     "generated_source",
     "pretrain_memory",
     "start_memup_learner",
+    "with_env_sizes",
 ]

@@ -1,7 +1,7 @@
 """`MemUPLearner`: the phase-I learner as a Ray actor (GPU when the cluster has one).
 
-    learner = start_memup_learner(config, tmaze, functools.partial(TrajectoryStore.connect,
-                                                                   url, name), run)
+    learner = start_memup_learner(config, env, functools.partial(TrajectoryStore.connect,
+                                                                 url, name), run)
     ray.get(learner.train_until.remote())             # metrics of the last evaluation
     ray.get(learner.export_memory.remote())           # RunDir.memory (memup/memory.pt)
 
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from envs import TMazeConfig
+from envs import EnvConfig, TMazeConfig
 from learner.memup.checkpoint import CheckpointDir
 from learner.memup.config import MemUPConfig
 from learner.memup.episodes import EpisodeSource
@@ -31,14 +31,14 @@ ACTOR_NAME = "memup-learner"
 
 
 class MemUPLearner:
-    def __init__(self, config: MemUPConfig, tmaze: TMazeConfig,
+    def __init__(self, config: MemUPConfig, env: EnvConfig | TMazeConfig,
                  source_factory: Callable[[], EpisodeSource], run_dir: RunDir | str | os.PathLike,
                  *, resume: bool = True, progress: bool = False) -> None:
         """`source_factory` builds the episode source inside the actor (a Redis connection
         cannot travel between processes); `resume` restores the newest checkpoint if any."""
         self.run = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
         self.progress = progress
-        self.trainer = MemUPTrainer(config, source_factory(), tmaze)
+        self.trainer = MemUPTrainer(config, source_factory(), env)
         self.checkpoints = CheckpointDir(self.run.checkpoints)
         self.metrics = MetricsWriter(self.run.metrics)
         self.gauges = RayGaugeExporter("memup_learner")
@@ -128,7 +128,7 @@ def learner_actor_options(name: str = ACTOR_NAME, max_restarts: int = 2) -> dict
             "resources": head_resources(cluster), "max_restarts": max_restarts}
 
 
-def start_memup_learner(config: MemUPConfig, tmaze: TMazeConfig,
+def start_memup_learner(config: MemUPConfig, env: EnvConfig | TMazeConfig,
                         source_factory: Callable[[], EpisodeSource],
                         run_dir: RunDir | str | os.PathLike, *, progress: bool = True,
                         **options: Any) -> Any:
@@ -137,4 +137,4 @@ def start_memup_learner(config: MemUPConfig, tmaze: TMazeConfig,
 
     actor_options = {**learner_actor_options(), **options}
     return ray.remote(MemUPLearner).options(**actor_options).remote(
-        config, tmaze, source_factory, run_dir, progress=progress)
+        config, env, source_factory, run_dir, progress=progress)

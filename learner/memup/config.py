@@ -17,7 +17,7 @@ import dataclasses
 import math
 
 from envs.validation import require_bool, require_choice, require_int, require_real
-from memup_module import MemUPModelConfig
+from memup_module import TARGET_SELECTIONS, MemUPModelConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -82,10 +82,15 @@ class MemUPConfig(MemUPModelConfig):
     free core serves the prefetch thread, collectors and Redis."""
     seed: int = 0
     """Seed of network initialisation and of the trainer's own random draws."""
+    target_selection: str = "detector"
+    """How U_t's K future steps are chosen: "detector" (MemUP: the most uncertain), "uniform"
+    (random future steps) or "last" (the episode's last steps); the other two exist to
+    measure what the detector is worth."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require_choice("device", self.device, DEVICES)
+        require_choice("target_selection", self.target_selection, TARGET_SELECTIONS)
         require_real("lr", self.lr, 0.0, 1.0, open_low=True)
         require_real("detector_lr", self.detector_lr, 0.0, 1.0, open_low=True)
         require_real("grad_clip", self.grad_clip, 0.0, math.inf, open_low=True)
@@ -97,3 +102,13 @@ class MemUPConfig(MemUPModelConfig):
                      "num_threads", "seed", "eval_seed", "eval_screen_episodes"):
             require_int(name, getattr(self, name), 0)
         require_bool("stagger_start", self.stagger_start)
+
+
+def with_env_sizes(config: MemUPConfig, obs_dim: int, num_actions: int) -> MemUPConfig:
+    """The config with the memory's input sized for the env (its flat observation and its
+    action count): these follow the env, never a preset."""
+    memory = config.memory
+    if (memory.obs_dim, memory.num_actions) == (obs_dim, num_actions):
+        return config
+    sized = dataclasses.replace(memory, obs_dim=obs_dim, num_actions=num_actions)
+    return dataclasses.replace(config, memory=sized)

@@ -1,8 +1,11 @@
-"""Held-out evaluation of phase I (DESIGN.md §6): can the memory tell the junction outcome?
+"""Held-out evaluation of phase I (DESIGN.md §6, §11): does the memory predict what the local
+context cannot?
 
 The held-out episodes come from `generate_episodes` with a fixed seed, never from the store.
 The memory runs over each whole episode from a zero state (in time chunks, so memory stays flat
-in T); the predictor predicts the junction outcome f_{T-1} from m_{T-1} and c_{T-1}.
+in T). For any env, at each episode's top-K most uncertain steps k (by the detector), the
+predictor's accuracy and NLL of f_k from m_k, c_k are set against the detector's from c_k
+alone: the *memory gain*. The T-Maze adds `junction_accuracy`: f_{T-1} from m_{T-1}, c_{T-1}.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from memup_module import (
 
 EVAL_TIME_CHUNK = 256
 
-__all__ = ["HeldOutSet", "detector_trace", "evaluate", "generate_episodes", "GeneratedEpisode"]
+__all__ = ["HeldOutSet", "detector_trace", "evaluate", "generate_episodes", "GeneratedEpisode",
+           "memory_gain"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +80,48 @@ def _final_memory(memory: Memory, batch: EpisodeBatch) -> tuple[torch.Tensor, to
 
 
 @torch.no_grad()
+def _memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor) -> torch.Tensor:
+    """m_k [N, K, H] at the steps `steps` [N, K] of every episode, in time chunks."""
+    picked = torch.zeros(*steps.shape, memory.hidden_size, device=batch.x.device)
+    state = None
+    for start in range(0, batch.num_steps, EVAL_TIME_CHUNK):
+        stop = min(start + EVAL_TIME_CHUNK, batch.num_steps)
+        m, state = memory(batch.x[:, start:stop], state)
+        rows, cols = ((steps >= start) & (steps < stop)).nonzero(as_tuple=True)
+        picked[rows, cols] = m[rows, steps[rows, cols] - start].float()
+    return picked
+
+
+@torch.no_grad()
+def memory_gain(memory: Memory, predictor: Predictor, detector: Detector, batch: EpisodeBatch,
+                scores: torch.Tensor, top_k: int) -> dict[str, float]:
+    """At the top-K scored steps of each episode: predictor (memory) vs detector (context)."""
+    k = min(top_k, int(batch.lengths.min()))
+    steps = scores.topk(k, dim=1).indices  # [N, K]; padding scores -inf, never picked
+    rows = torch.arange(len(steps), device=steps.device).unsqueeze(1)
+    context = batch.context[rows, steps]  # [N, K, F]
+    truth = batch.classes[rows, steps]  # [N, K]
+    m = _memory_at(memory, batch, steps)
+    with_memory = predictor(m.reshape(-1, m.shape[-1]),
+                            context.reshape(-1, 1, context.shape[-1])).squeeze(1).float()
+    local = detector(context.reshape(-1, context.shape[-1])).float()
+    truth = truth.reshape(-1)
+    always = torch.ones_like(truth, dtype=torch.bool)
+    memory_nll = masked_nll(with_memory, truth, always).item()
+    local_nll = masked_nll(local, truth, always).item()
+    memory_acc = (with_memory.argmax(-1) == truth).float().mean().item()
+    local_acc = (local.argmax(-1) == truth).float().mean().item()
+    return {
+        "memup/uncertain_accuracy": memory_acc,
+        "memup/uncertain_nll": memory_nll,
+        "memup/context_accuracy": local_acc,
+        "memup/context_nll": local_nll,
+        "memup/memory_gain_nll": local_nll - memory_nll,
+        "memup/memory_gain_accuracy": memory_acc - local_acc,
+    }
+
+
+@torch.no_grad()
 def _detector_loss(detector: Detector, batch: EpisodeBatch) -> torch.Tensor:
     steps = torch.arange(batch.num_steps, device=batch.x.device)
     total = torch.zeros((), device=batch.x.device)
@@ -96,26 +142,35 @@ def evaluate(
     config: MemUPConfig,
     class_values: torch.Tensor,
     ema: EmaModel | None = None,
+    *,
+    junction: bool = True,
 ) -> dict[str, float]:
-    """junction_accuracy, detector hit rate and held-out losses (`memup/` keys)."""
+    """The memory gain and held-out losses (`memup/` keys); with `junction` (the T-Maze, whose
+    only past-dependent step is the last) also junction_accuracy and the detector's hit rate."""
     batch = held_out.batch
+    scores = score_episodes(config.detector_score, detector, batch.context, batch.classes,
+                            batch.values, batch.x, class_values, ema)
+    steps = torch.arange(batch.num_steps, device=scores.device)
+    scores = scores.masked_fill(steps.unsqueeze(0) >= batch.lengths.unsqueeze(1), -torch.inf)
+    metrics = {
+        **memory_gain(memory, predictor, detector, batch, scores, config.top_k),
+        "memup/eval_detector_loss": _detector_loss(detector, batch).item(),
+        "memup/eval_episodes": held_out.num_episodes,
+    }
+    if not junction:
+        return metrics
     final, last = _final_memory(memory, batch)
     rows = torch.arange(held_out.num_episodes, device=final.device)
     junction_context = batch.context[rows, last].unsqueeze(1)
     logits = predictor(final, junction_context).squeeze(1).float()
     truth = held_out.junction_classes
     always = torch.ones_like(truth, dtype=torch.bool)
-    scores = score_episodes(config.detector_score, detector, batch.context, batch.classes,
-                            batch.values, batch.x, class_values, ema)
-    steps = torch.arange(batch.num_steps, device=scores.device)
-    scores = scores.masked_fill(steps.unsqueeze(0) >= batch.lengths.unsqueeze(1), -torch.inf)
     return {
+        **metrics,
         "memup/junction_accuracy": (logits.argmax(-1) == truth).float().mean().item(),
         "memup/eval_junction_loss": masked_nll(logits, truth, always).item(),
         "memup/detector_hit_rate": (scores.argmax(-1) == last).float().mean().item(),
-        "memup/eval_detector_loss": _detector_loss(detector, batch).item(),
         "memup/eval_junction_score": scores[rows, last].mean().item(),
-        "memup/eval_episodes": held_out.num_episodes,
     }
 
 
@@ -124,7 +179,7 @@ def detector_trace(detector: Detector, held_out: HeldOutSet, config: MemUPConfig
                    class_values: torch.Tensor, ema: EmaModel | None = None,
                    index: int = 0) -> dict:
     """The uncertainty score of every step of held-out episode `index` (for plots):
-    {"scores": [...], "junction": T-1, "score": the score's name}."""
+    {"scores": [...], "junction": T-1, "score": the score's name, "targets": f_t}."""
     b = held_out.batch
     length = int(b.lengths[index])
     row = slice(index, index + 1)
@@ -132,4 +187,5 @@ def detector_trace(detector: Detector, held_out: HeldOutSet, config: MemUPConfig
                             b.classes[row, :length], b.values[row, :length], b.x[row, :length],
                             class_values, ema)
     return {"scores": scores[0].float().tolist(), "junction": length - 1,
-            "score": config.detector_score}
+            "score": config.detector_score,
+            "targets": b.values[index, :length].float().tolist()}

@@ -54,8 +54,8 @@ def prepare_episode(
     context[:, :memory.obs_dim] = obs
     context[np.arange(len(obs)), memory.obs_dim + action] = 1.0
     values = episode_targets(reward, config.target, config.gamma)
-    return PreparedEpisode(memory_inputs(obs, action, reward), context, values,
-                           codec.encode(values))
+    x = memory_inputs(obs, action, reward, memory.num_actions)
+    return PreparedEpisode(x, context, values, codec.encode(values))
 
 
 @dataclasses.dataclass(frozen=True)

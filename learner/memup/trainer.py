@@ -2,6 +2,7 @@
 
     trainer = MemUPTrainer(MemUPConfig(), source, TMazeConfig(corridor_length=100))
     result = trainer.train_until()          # until junction_accuracy >= target or the budget
+                                            # (any other env: the budget)
     trainer.export_memory("runs/x/memup/memory.pt")
 
 Each `update()`: read the next r steps of all B slots, run the memory from the carried state,
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -24,12 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from envs import TMazeConfig
+from envs import EnvConfig, TMazeConfig, as_env_config, describe_env
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
-from learner.memup.config import MemUPConfig
+from learner.memup.config import MemUPConfig, with_env_sizes
 from learner.memup.detector_warmup import warm_up_detector
-from learner.memup.episodes import (EpisodeLike, EpisodeSource, InMemorySource, generate_episodes,
-                                    tmaze_reward_values)
+from learner.memup.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
 from learner.memup.loader import EpisodeLoader
 from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
 from learner.memup.prefetch import Prefetcher
@@ -42,13 +42,20 @@ from memup_module import (
     Memory,
     Predictor,
     State,
+    TargetCodec,
+    codec_from_plain,
+    codec_to_plain,
     make_codec,
     masked_nll,
+    rewards_seen,
     save_memory,
     score_episodes,
+    selection_scores,
 )
 
 Metrics = dict[str, float]
+# Episodes whose rewards make the codec when the env declares no reward set.
+CODEC_SAMPLE_EPISODES = 256
 # Settings a checkpoint's tensors depend on: restoring under different ones cannot work.
 _SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "detector_hidden", "batch_slots",
                  "top_k", "include_self", "target", "num_return_bins", "detector_score")
@@ -81,12 +88,15 @@ def _available_cores() -> int:
 class MemUPTrainer:
     """Serial MemUP learner; `MemUPLearner` runs the same object inside a Ray actor."""
 
-    def __init__(self, config: MemUPConfig, source: EpisodeSource, tmaze: TMazeConfig, *,
+    def __init__(self, config: MemUPConfig, source: EpisodeSource,
+                 env: EnvConfig | TMazeConfig, *,
                  held_out: Sequence[EpisodeLike] | None = None) -> None:
-        self.config, self.tmaze = config, tmaze
+        self.env = describe_env(as_env_config(env))
+        config = with_env_sizes(config, self.env.obs_dim, self.env.num_actions)
+        self.config = config
         self.device = resolve_device(config.device)
         torch.set_num_threads(config.num_threads or _available_cores())
-        self.codec = make_codec(config, tmaze_reward_values(tmaze))
+        self.codec = _codec_for(config, self.env.reward_values, source)
         classes = self.codec.num_classes
         self.class_values = torch.as_tensor(self.codec.decode(np.arange(classes)),
                                             device=self.device)
@@ -114,9 +124,8 @@ class MemUPTrainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = self.slot_steps = self.episodes_loaded = 0
         self.started = False
-        prepare = functools.partial(prepare_episode, config=config, codec=self.codec)
         self._prefetcher: Prefetcher[PreparedEpisode] = Prefetcher(
-            source, prepare, config.prefetch_episodes, config.sample_batch)
+            source, self._prepare, config.prefetch_episodes, config.sample_batch)
         self._loader = EpisodeLoader(self._prefetcher, self.device, config.top_k,
                                      config.include_self, config.sample_batch)
         self._held_out_episodes = held_out
@@ -132,11 +141,18 @@ class MemUPTrainer:
     def _clip(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
         return torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
 
+    def _prepare(self, episode: EpisodeLike) -> PreparedEpisode:
+        return prepare_episode(episode, self.config, self.codec)
+
     def _scores(self, batch: EpisodeBatch) -> torch.Tensor:
-        with self._autocast():
-            return score_episodes(self.config.detector_score, self.detector, batch.context,
-                                  batch.classes, batch.values, batch.x, self.class_values,
-                                  self.ema)
+        def detector_scores() -> torch.Tensor:
+            with self._autocast():
+                return score_episodes(self.config.detector_score, self.detector, batch.context,
+                                      batch.classes, batch.values, batch.x, self.class_values,
+                                      self.ema)
+
+        return selection_scores(self.config.target_selection, detector_scores,
+                                batch.classes.shape, self.device, self.generator)
 
     def _load(self, slots: np.ndarray) -> None:
         self.slots.load(slots, self._loader.take(len(slots), self._scores))
@@ -233,7 +249,8 @@ class MemUPTrainer:
         held_out = held_out.head(num_episodes or held_out.num_episodes)
         with self._autocast():
             metrics = evaluate(self.memory, self.predictor, self.detector, held_out,
-                               self.config, self.class_values, self.ema)
+                               self.config, self.class_values, self.ema,
+                               junction=self.env.config.is_tmaze)
         metrics["memup/eval_time_s"] = time.perf_counter() - start
         return {**metrics, **self.counters()}
 
@@ -252,7 +269,8 @@ class MemUPTrainer:
         progress: bool = True,
     ) -> Metrics:
         """Trains and evaluates every `eval_every` updates until `junction_accuracy` reaches
-        `target_accuracy` or the step count reaches `max_updates` (config values by default).
+        `target_accuracy` (the T-Maze; other envs have no such target) or the step count
+        reaches `max_updates` (config values by default).
         `callback(step, metrics)` sees each round's training + evaluation metrics."""
         target = self.config.target_accuracy if target_accuracy is None else target_accuracy
         budget = self.config.max_updates if max_updates is None else max_updates
@@ -263,9 +281,10 @@ class MemUPTrainer:
             while self.step < budget:
                 self._train_loop(min(every, budget - self.step), bar)
                 metrics = {**self.train_metrics(), **self._screened_evaluation(target)}
-                reached = metrics["memup/junction_accuracy"] >= target
+                reached = metrics.get("memup/junction_accuracy", -1.0) >= target
                 metrics["memup/reached_target"] = float(reached)
-                bar.set_postfix(acc=f"{metrics['memup/junction_accuracy']:.3f}",
+                bar.set_postfix(acc=f"{metrics.get('memup/junction_accuracy', math.nan):.3f}",
+                                gain=f"{metrics['memup/memory_gain_nll']:.3f}",
                                 loss=f"{metrics['memup/loss']:.4f}")
                 if callback is not None:
                     callback(self.step, metrics)
@@ -276,7 +295,7 @@ class MemUPTrainer:
     def _held_out_set(self) -> HeldOutSet:
         if self._held_out is None:
             episodes = self._held_out_episodes or generate_episodes(
-                self.tmaze, self.config.eval_episodes, self.config.eval_seed)
+                self.env.config, self.config.eval_episodes, self.config.eval_seed)
             self._held_out = HeldOutSet.build(episodes, self.config, self.codec, self.device)
         return self._held_out
 
@@ -284,7 +303,7 @@ class MemUPTrainer:
         screen = self.config.eval_screen_episodes
         if screen and screen < self._held_out_set().num_episodes:
             metrics = self.evaluate(screen)
-            if metrics["memup/junction_accuracy"] < target:
+            if metrics.get("memup/junction_accuracy", -1.0) < target:
                 return metrics
         return self.evaluate()
 
@@ -293,6 +312,7 @@ class MemUPTrainer:
         """Everything the next update depends on, as plain tensors and values."""
         return {
             "config": dataclasses.asdict(self.config),
+            "codec": codec_to_plain(self.codec),
             "counters": {"step": self.step, "slot_steps": self.slot_steps,
                          "episodes_loaded": self.episodes_loaded, "started": self.started},
             "memory": self.memory.state_dict(),
@@ -312,6 +332,8 @@ class MemUPTrainer:
             if saved[field] != mine[field]:
                 raise ValueError(f"checkpoint was trained with {field}={saved[field]!r}, this "
                                  f"learner has {mine[field]!r}: use the checkpoint's value")
+        if "codec" in state:
+            self._restore_codec(codec_from_plain(state["codec"]))
         counters = state["counters"]
         self.step, self.slot_steps = counters["step"], counters["slot_steps"]
         self.episodes_loaded, self.started = counters["episodes_loaded"], counters["started"]
@@ -327,6 +349,16 @@ class MemUPTrainer:
         self._loader.clear()
         self._reset_stats()
 
+    def _restore_codec(self, codec: TargetCodec) -> None:
+        """The checkpoint's codec wins (one read off sampled episodes may differ)."""
+        if codec.num_classes != self.codec.num_classes:
+            raise ValueError(f"checkpoint predicts {codec.num_classes} target classes, this "
+                             f"learner {self.codec.num_classes}: start a new run dir")
+        self.codec = codec
+        self.class_values = torch.as_tensor(codec.decode(np.arange(codec.num_classes)),
+                                            device=self.device)
+        self._held_out = None
+
     def save(self, path: str | os.PathLike) -> os.PathLike:
         return save_checkpoint(path, self.state_dict())
 
@@ -335,19 +367,27 @@ class MemUPTrainer:
 
     def export_memory(self, path: str | os.PathLike) -> os.PathLike:
         """Writes the `memup-memory/1` file that phase II loads."""
-        return save_memory(path, self.memory, self.config.memory)
+        return save_memory(path, self.memory, self.config.memory, codec_to_plain(self.codec))
 
     def close(self) -> None:
         """Stops the prefetch thread."""
         self._prefetcher.close()
 
 
-def pretrain_memory(tmaze: TMazeConfig, config: MemUPConfig, num_episodes: int,
+def _codec_for(config: MemUPConfig, declared: tuple[float, ...] | None,
+               source: EpisodeSource) -> TargetCodec:
+    """The env's declared reward set, or the rewards of a first batch of its episodes."""
+    if declared is not None:
+        return make_codec(config, declared)
+    return make_codec(config, rewards_seen(source.sample(CODEC_SAMPLE_EPISODES)), declared=False)
+
+
+def pretrain_memory(env: EnvConfig | TMazeConfig, config: MemUPConfig, num_episodes: int,
                     path: str | os.PathLike, seed: int = 1) -> Metrics:
     """Serial phase I on freshly generated random-policy episodes (no store, no Ray): trains
     until the target accuracy or the budget and writes the memory file to `path`."""
-    trainer = MemUPTrainer(config, InMemorySource(generate_episodes(tmaze, num_episodes, seed)),
-                           tmaze)
+    trainer = MemUPTrainer(config, InMemorySource(generate_episodes(env, num_episodes, seed)),
+                           env)
     try:
         metrics = trainer.train_until(progress=False)
         trainer.export_memory(path)

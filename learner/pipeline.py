@@ -46,9 +46,10 @@ def pretrain(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
         ray.get(learner.close.remote())
     finally:
         ray.kill(learner)
+    kept = ("memup/junction_accuracy", "memup/detector_hit_rate", "memup/memory_gain_nll",
+            "memup/memory_gain_accuracy", "memup/uncertain_accuracy", "memup/context_accuracy")
     return {
-        "memup/junction_accuracy": metrics["memup/junction_accuracy"],
-        "memup/detector_hit_rate": metrics.get("memup/detector_hit_rate"),
+        **{key: metrics[key] for key in kept if key in metrics},
         "memup/updates": metrics.get("memup/step"),
         "memup/wall_s": time.perf_counter() - start,
     }

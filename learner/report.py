@@ -23,53 +23,71 @@ def _series(records: list[dict], x_key: str, y_key: str) -> tuple[list, list]:
 
 
 def _plot_memup(records: list[dict], path: Path) -> bool:
-    steps, accuracy = _series(records, "step", "memup/junction_accuracy")
+    """Loss, and what the memory adds: T-Maze junction accuracy, or for any env the accuracy at
+    the uncertain steps from memory against from the local context alone."""
     loss_steps, loss = _series(records, "step", "memup/loss")
-    if not steps:
+    steps, accuracy = _series(records, "step", "memup/junction_accuracy")
+    gain_steps, with_memory = _series(records, "step", "memup/uncertain_accuracy")
+    _, local = _series(records, "step", "memup/context_accuracy")
+    if not (steps or gain_steps):
         return False
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
     left.plot(loss_steps, loss)
     left.set(xlabel="update", ylabel="prediction NLL", title="MemUP loss", yscale="log")
-    right.plot(steps, accuracy, marker="o")
-    right.axhline(0.5, color="grey", linestyle=":", label="chance")
-    right.set(xlabel="update", ylabel="junction accuracy", title="Held-out junction accuracy",
-              ylim=(0.4, 1.02))
-    right.legend()
+    if steps:
+        right.plot(steps, accuracy, marker="o", label="junction, from memory")
+        right.axhline(0.5, color="grey", linestyle=":", label="chance")
+    if gain_steps and len(local) == len(gain_steps):
+        right.plot(gain_steps, with_memory, marker=".", label="uncertain steps, from memory")
+        right.plot(gain_steps, local, marker=".", linestyle="--",
+                   label="uncertain steps, local context only")
+    right.set(xlabel="update", ylabel="held-out accuracy", ylim=(0.0, 1.02),
+              title="What the memory predicts")
+    right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
 
 
-def _plot_detector(trace: dict, path: Path) -> None:
+def _plot_detector(trace: dict, path: Path, top_k: int = 5) -> None:
+    """Scores along one episode, the top-K uncertain steps marked on top of the curve."""
     scores = trace["scores"]
+    top = sorted(range(len(scores)), key=scores.__getitem__)[-top_k:]
     fig, axis = plt.subplots(figsize=(10, 3))
-    axis.plot(range(len(scores)), scores, linewidth=0.8)
-    axis.axvline(trace["junction"], color="red", linestyle="--", label="junction")
+    axis.axvline(trace["junction"], color="grey", linewidth=0.6, linestyle=":",
+                 label="last step", zorder=1)
+    axis.plot(range(len(scores)), scores, linewidth=0.8, zorder=2)
+    axis.scatter(top, [scores[t] for t in top], color="red", s=24, zorder=3,
+                 label=f"{len(top)} most uncertain steps")
     axis.set(xlabel="step t", ylabel="uncertainty score (nats)",
              title="Detector uncertainty along one held-out episode")
-    axis.legend()
+    axis.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def _plot_impala(records: list[dict], path: Path) -> bool:
-    fig, axis = plt.subplots(figsize=(6, 3.5))
+    """Held-out greedy return (and, when recorded, the return of training episodes) over env
+    steps, for the policy and the baseline: a line even when the target came early."""
+    fig, axis = plt.subplots(figsize=(7, 3.5))
     drawn = False
     for prefix, label in (("impala/", "pretrained MemUP memory"),
                           ("impala/baseline_", "IMPALA-LSTM baseline")):
-        x, y = _series(records, f"{prefix}env_steps", f"{prefix}success_rate")
+        x, y = _series(records, f"{prefix}env_steps", f"{prefix}mean_return")
         if x:
-            axis.plot(x, y, marker="o", label=label)
+            line, = axis.plot(x, y, marker="o", label=f"{label}: held-out greedy")
             drawn = True
+            tx, ty = _series(records, f"{prefix}env_steps", f"{prefix}train_return")
+            if tx:
+                axis.plot(tx, ty, color=line.get_color(), linestyle="--", linewidth=0.8,
+                          label=f"{label}: training episodes")
     if not drawn:
         plt.close(fig)
         return False
-    axis.axhline(0.5, color="grey", linestyle=":", label="chance")
-    axis.set(xlabel="env steps", ylabel="greedy success rate", ylim=(0.0, 1.02),
-             title="IMPALA on the Noisy T-Maze")
-    axis.legend()
+    axis.set(xlabel="env steps", ylabel="mean episodic return", title="IMPALA: return")
+    axis.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -98,11 +116,11 @@ def write_report(run: RunDir, figures: dict[str, Any], title: str) -> Path:
     if run.detector_trace.exists():
         _plot_detector(json.loads(run.detector_trace.read_text()),
                        run.root / "detector_uncertainty.png")
-        lines += ["The detector's uncertainty spikes at the junction, the only step whose "
-                  "outcome the local context cannot predict:", "",
-                  "![Detector uncertainty](detector_uncertainty.png)", ""]
-    if _plot_impala(records, run.root / "impala_success.png"):
-        lines += ["## Phase II: IMPALA", "", "![IMPALA success](impala_success.png)", ""]
+        lines += ["The detector's uncertainty along one held-out episode; the red dots are "
+                  "the steps whose outcome the local context predicts worst (in the T-Maze, "
+                  "the junction):", "", "![Detector uncertainty](detector_uncertainty.png)", ""]
+    if _plot_impala(records, run.root / "impala_return.png"):
+        lines += ["## Phase II: IMPALA", "", "![IMPALA return](impala_return.png)", ""]
     lines += length_section(figures, run.root)
     others = {k: v for k, v in figures.items() if not is_length_figure(k)}  # tabled above
     lines += ["## Figures", "", *_table(others), ""]

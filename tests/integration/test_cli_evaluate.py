@@ -28,7 +28,7 @@ def run_dir_with_policy(root: Path, *, policy: bool = True) -> RunDir:
     config = load_config(SMOKE)
     save_config(config, run.config)
     if policy:
-        remembering(small_policy(TMazeConfig(config.env.corridor_length))).save_to_path(run.policy)
+        remembering(small_policy(TMazeConfig(config.env.tmaze.corridor_length))).save_to_path(run.policy)
     return run
 
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "smoke.yaml"
 RUN_FILES = ["config.yaml", "redis/password", "memup/checkpoints", "memup/memory.pt",
              "policy", "baseline_policy", "metrics.jsonl", "report.md", "memup_curves.png",
-             "detector_uncertainty.png", "impala_success.png", "figures.json"]
+             "detector_uncertainty.png", "impala_return.png", "figures.json"]
 
 
 def memup(*args: str) -> subprocess.Popen:

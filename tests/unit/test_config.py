@@ -19,7 +19,7 @@ def test_every_required_preset_exists():
 def test_presets_load_and_round_trip_through_the_saved_yaml(preset, tmp_path):
     config = load_config(preset)
     assert isinstance(config, RunConfig)
-    assert config.env.corridor_length >= 1
+    assert config.env.tmaze.corridor_length >= 1
     saved = tmp_path / "config.yaml"
     save_config(config, saved)
     assert load_config(saved) == config
@@ -53,7 +53,7 @@ def test_bad_configs_name_what_to_fix(tmp_path, data, message):
 def test_overrides_merge_into_sections(tmp_path):
     path = write(tmp_path, {"env": {"corridor_length": 5, "length_jitter": 1}})
     config = load_config(path, overrides={"env": {"length_jitter": 4}, "seed": 9})
-    assert (config.env.corridor_length, config.env.length_jitter, config.seed) == (5, 4, 9)
+    assert (config.env.tmaze.corridor_length, config.env.tmaze.length_jitter, config.seed) == (5, 4, 9)
 
 
 def test_missing_file_says_where_presets_live(tmp_path):

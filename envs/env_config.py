@@ -99,11 +99,15 @@ class EnvConfig:
         """The Noisy T-Maze's settings; an error for any other env."""
         if not self.is_tmaze:
             raise ValueError(f"{self.id} is not the Noisy T-Maze: this needs env.id {TMAZE_ID}")
-        try:
-            return TMazeConfig(**self.kwargs)
-        except TypeError as error:
-            known = ", ".join(f.name for f in dataclasses.fields(TMazeConfig))
-            raise ValueError(f"env: {error} (the T-Maze takes {known})") from None
+        known = [f.name for f in dataclasses.fields(TMazeConfig)]
+        unknown = sorted(set(self.kwargs) - set(known))
+        if unknown:
+            raise ValueError(f"env.{unknown[0]}: unknown key (the Noisy T-Maze takes "
+                             f"{', '.join(known)}; another env is named by env.id)")
+        if "corridor_length" not in self.kwargs:
+            raise ValueError("env.corridor_length: required key is missing (or name another "
+                             "env with env.id)")
+        return TMazeConfig(**self.kwargs)
 
     @property
     def label(self) -> str:

@@ -1,0 +1,125 @@
+"""`make bench BENCH=popgym`: MemUP + IMPALA on third-party memory tasks, held against POPGym's
+published table (bench/reference/popgym.json), with the target-selection switch.
+
+For each task preset and each target selection (detector, uniform, last) it runs the whole
+pipeline (collect → MemUP → IMPALA) in its own run dir; the detector's run also trains the
+IMPALA-LSTM baseline on the same budget. Every row holds phase I's memory gain, phase II's
+held-out greedy and sampled returns, MMER (POPGym's measure: the running maximum over training
+of the sampled policy's mean episodic return), env steps and wall-clock on this machine.
+
+    BENCH_TASKS=popgym-repeat-first-easy BENCH_SELECTIONS=detector python -m bench.popgym
+    python -m bench.popgym --table        # the table of bench/results/popgym.json, as Markdown
+
+Rows accumulate in the result file, so tasks can be measured in several sittings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench.common import RESULTS_DIR, write_result
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "bench" / "reference" / "popgym.json"
+TASKS = ("popgym-repeat-first-easy", "popgym-repeat-first-medium", "popgym-count-recall-easy",
+         "popgym-count-recall-medium", "popgym-autoencode-easy", "popgym-autoencode-medium",
+         "minigrid-memory-s13")
+SELECTIONS = ("detector", "uniform", "last")
+_ROW_KEYS = {
+    "memory_gain_nll": "memup/memory_gain_nll",
+    "memory_gain_accuracy": "memup/memory_gain_accuracy",
+    "memup_updates": "memup/updates",
+    "memup_wall_s": "memup/wall_s",
+    "greedy_return": "impala/mean_return",
+    "sampled_return": "impala/sampled_mean_return",
+    "mmer": "impala/mmer",
+    "env_steps": "impala/env_steps",
+    "impala_wall_s": "impala/wall_s",
+    "baseline_greedy_return": "impala/baseline_mean_return",
+    "baseline_sampled_return": "impala/baseline_sampled_mean_return",
+    "baseline_mmer": "impala/baseline_mmer",
+    "baseline_env_steps": "impala/baseline_env_steps",
+    "run_wall_s": "run/wall_s",
+}
+
+
+def run_one(task: str, selection: str) -> dict:
+    from learner.config import load_config
+    from learner.pipeline import run_pipeline
+    from learner.run_dir import RunDir
+
+    overrides = {"name": f"bench-{task}-{selection}", "baseline": selection == "detector",
+                 "memup": {"target_selection": selection}}
+    config = load_config(ROOT / "configs" / f"{task}.yaml", overrides=overrides)
+    run = RunDir.create(ROOT / "runs" / "bench-popgym" / f"{task}-{selection}-"
+                        f"{time.strftime('%Y%m%d-%H%M%S')}")
+    figures = run_pipeline(config, run, dashboard=False)
+    row = {"task": task, "env_id": config.env.id, "selection": selection, "run_dir":
+           str(run.root.relative_to(ROOT))}
+    row.update({name: figures.get(key) for name, key in _ROW_KEYS.items()})
+    return row
+
+
+def load_rows() -> list[dict]:
+    path = RESULTS_DIR / "popgym.json"
+    return json.loads(path.read_text()).get("rows", []) if path.is_file() else []
+
+
+def markdown_table(rows: list[dict], reference: dict) -> list[str]:
+    """One line per (task, selection): ours beside POPGym's GRU, LSTM and best model."""
+    lines = ["| task | selection | memory gain (nats) | MMER | greedy | baseline MMER | "
+             "baseline greedy | env steps | wall (s) | POPGym GRU / LSTM / best |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in sorted(rows, key=lambda r: (r["task"], SELECTIONS.index(r["selection"]))):
+        ref = reference.get("tasks", {}).get(row["env_id"], {})
+        lines.append(
+            f"| {row['task']} | {row['selection']} | {_num(row.get('memory_gain_nll'))} | "
+            f"{_num(row.get('mmer'))} | {_num(row.get('greedy_return'))} | "
+            f"{_num(row.get('baseline_mmer'))} | {_num(row.get('baseline_greedy_return'))} | "
+            f"{_int(row.get('env_steps'))} | {_int(row.get('run_wall_s'))} | {_ref(ref)} |")
+    return lines
+
+
+def _ref(ref: dict) -> str:
+    parts = []
+    for model in ("GRU", "LSTM", "best"):
+        entry = ref.get(model) or {}
+        value = entry.get("mmer")
+        mark = "" if entry.get("confirmed") else "?"
+        parts.append("n/a" + mark if value is None else f"{value:.3f}{mark}")
+    return " / ".join(parts)
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _int(value) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def main() -> int:
+    reference = json.loads(REFERENCE.read_text()) if REFERENCE.is_file() else {}
+    if "--table" in sys.argv:
+        print("\n".join(markdown_table(load_rows(), reference)))
+        return 0
+    tasks = os.environ.get("BENCH_TASKS", ",".join(TASKS)).split(",")
+    selections = os.environ.get("BENCH_SELECTIONS", ",".join(SELECTIONS)).split(",")
+    rows = load_rows()
+    for task in tasks:
+        for selection in selections:
+            print(f"== {task} / {selection}", flush=True)
+            row = run_one(task, selection)
+            rows = [r for r in rows if (r["task"], r["selection"]) != (task, selection)] + [row]
+            write_result("popgym", {"reference": str(REFERENCE.relative_to(ROOT)),
+                                    "rows": rows})
+    print("\n".join(markdown_table(rows, reference)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,14 +7,14 @@ import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import TMazeConfig
-from learner.impala.env import make_tmaze_env
+from learner.impala.env import make_agent_env
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 
 def small_policy(tmaze: TMazeConfig, hidden_size: int = 8, head_hiddens: tuple = (2,),
                  encoder_size: int = 2) -> MemUPPolicyModule:
     """A module with torch's default (random) initialisation: seed torch to fix it."""
-    env = make_tmaze_env(tmaze.env_kwargs())
+    env = make_agent_env(tmaze.env_kwargs())
     return RLModuleSpec(
         module_class=MemUPPolicyModule, observation_space=env.observation_space,
         action_space=env.action_space,

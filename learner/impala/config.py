@@ -80,6 +80,10 @@ class ImpalaConfig:
     eval_episodes: int = 256
     """Held-out episodes per evaluation, generated from `eval_seed` (never training data); each
     round runs them greedy and with sampled actions."""
+    eval_sampled: bool = True
+    """Also run the held-out episodes with actions sampled from the policy each round
+    (`impala/sampled_mean_return`, part of MMER). Doubles the evaluation time; off in
+    bench/impala.py so its wall-clock to the T-Maze's greedy target stays comparable."""
     eval_seed: int = 2_000_003
     """Seed of the held-out evaluation episodes."""
     min_time_s_per_iteration: float = 0.0
@@ -125,6 +129,7 @@ class ImpalaConfig:
                      3600.0)
         require_real("impala.sampler_wait_s", self.sampler_wait_s, 0.0, 60.0)
         require_bool("impala.freeze_memory", self.freeze_memory)
+        require_bool("impala.eval_sampled", self.eval_sampled)
         self.gpus_per_learner(cluster_gpus=0.0)  # validates the setting
         chunk = self.num_envs_per_env_runner * self.rollout_fragment_length
         if self.train_batch_size_per_learner % chunk:

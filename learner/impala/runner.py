@@ -12,7 +12,8 @@ success rate (return > 0) is too rough a figure to stop on, and POPGym's protoco
 returns at a fixed budget. Each evaluation round (greedy and sampled held-out returns) goes to
 `on_metrics` and `memup_impala_*` gauges. MMER (POPGym's max-mean episodic return) is the
 running maximum of the sampled policy's mean episodic return: RLlib's training
-`episode_return_mean` after every iteration and the sampled held-out return of every round.
+`episode_return_mean` after every iteration and the sampled held-out return of every round
+(None until an episode has ended).
 `baseline=True` trains the same module from a random, trainable memory under the same budget
 (IMPALA-LSTM). `memory.pt` is all this phase takes from phase I; the caller names the paths.
 """
@@ -186,7 +187,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
     env_steps = iterations = episodes_at_last_eval = 0
-    evaluation = sampled = None
+    evaluation = None
     eval_s, mmer = 0.0, -math.inf
     bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
                disable=not progress, unit_scale=True)
@@ -211,16 +212,17 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
         module.set_state(algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
         eval_start = time.perf_counter()
         evaluation = greedy_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
-        sampled = sampled_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
+        sampled = None
+        if impala.eval_sampled:
+            sampled = sampled_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
+            mmer = max(mmer, sampled.mean_return)
         eval_s += time.perf_counter() - eval_start
-        mmer = max(mmer, sampled.mean_return)
         wall_s = time.perf_counter() - start
-        metrics = _keys_for(name, {
+        metrics = _keys_for(name, _finite({
             **evaluation.as_metrics(),
-            **sampled_metrics(sampled),
+            **(sampled_metrics(sampled) if sampled else {}),
             "impala/mmer": mmer,
-            **({"impala/train_return_mean": train_return} if math.isfinite(train_return)
-               else {}),
+            "impala/train_return_mean": train_return,
             "impala/env_steps": float(env_steps),
             "impala/episodes": float(episodes),
             "impala/iterations": float(iterations),
@@ -228,7 +230,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
             "impala/eval_s": eval_s,
             "impala/env_steps_per_s": env_steps / max(wall_s - eval_s, 1e-9),
             **_learner_metrics(result),
-        })
+        }))
         gauges.export(metrics)
         if on_metrics is not None:
             on_metrics(env_steps, metrics)
@@ -240,14 +242,19 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
     return {
         "success_rate": evaluation.success_rate,
         "mean_return": evaluation.mean_return,
-        "sampled_mean_return": sampled.mean_return,
-        "mmer": mmer,
+        "sampled_mean_return": sampled.mean_return if sampled else None,
+        "mmer": mmer if math.isfinite(mmer) else None,
         "env_steps": env_steps,
         "wall_s": time.perf_counter() - start,
         "eval_s": eval_s,
         "iterations": iterations,
         "reached_target": _reached_target(env, evaluation.success_rate, impala),
     }
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float]:
+    """Leaves out figures with no value yet (MMER, training return before any episode ended)."""
+    return {key: value for key, value in metrics.items() if math.isfinite(value)}
 
 
 def _reached_target(env: EnvConfig, success_rate: float, impala: ImpalaConfig) -> bool:

@@ -96,7 +96,7 @@ def run(quick: bool = False, memories: dict[int, Path] | None = None) -> dict:
     lengths = (100,) if quick else (100, 1000)
     # Evaluate every iteration so "env steps to target" is exact; evaluation time is
     # reported apart (eval_s) and included in wall_s.
-    impala = ImpalaConfig(eval_every_iterations=1)
+    impala = ImpalaConfig(eval_every_iterations=1, eval_sampled=False)
     memories = dict(memories or {})
     result: dict = {"impala_config": dataclasses.asdict(impala), "pretraining": {},
                     "throughput": {}, "to_target": {}}

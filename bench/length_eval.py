@@ -15,7 +15,7 @@ import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import TMazeConfig
-from learner.impala.env import make_tmaze_env
+from learner.impala.env import make_agent_env
 from learner.impala.policy_eval import held_out_seeds
 from learner.impala.streaming_eval import stream_evaluate
 from learner.run_dir import RunDir
@@ -34,7 +34,7 @@ def policy() -> tuple[MemUPPolicyModule, str]:
     if run:
         return load_policy(RunDir(run).policy), "saved policy of a trained run"
     torch.manual_seed(0)
-    env = make_tmaze_env(TMazeConfig(10).env_kwargs())
+    env = make_agent_env(TMazeConfig(10).env_kwargs())
     spec = RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
                         action_space=env.action_space, model_config=policy_model_config())
     return spec.build(), "fresh MemUPPolicyModule, default sizes (LSTM-256 memory)"

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from envs.config import TMazeConfig
+from envs.env_config import EnvConfig, as_env_config
 from envs.validation import require_int
 from learner.config import RunConfig, load_config
 from learner.impala.cue_probe import CueProbe
@@ -93,13 +94,15 @@ def _seed_sets(settings: LengthEvalSettings) -> tuple[np.ndarray, np.ndarray]:
     return test, probe[~np.isin(probe, test)]
 
 
-def evaluate_policy(module: MemUPPolicyModule, trained: TMazeConfig, tests: list[TMazeConfig],
+def evaluate_policy(module: MemUPPolicyModule, trained: TMazeConfig | EnvConfig,
+                    tests: list[TMazeConfig],
                     seeds: tuple[np.ndarray, np.ndarray], prefix: str = "",
                     on_length: Callable[[int, dict[str, float]], None] | None = None,
                     ) -> dict[str, float]:
     """`eval/L=<L>/<prefix>...` figures of one policy: fits the probe at `trained`, then runs
     the test seeds at each maze of `tests`, calling `on_length(L, row)` after each."""
     test_seeds, probe_seeds = seeds
+    trained = as_env_config(trained).tmaze
     fit = stream_evaluate(module, trained, probe_seeds)
     probe = CueProbe.fit(fit.junction_memory, fit.cue_sides)
     figures = {f"eval/{prefix}probe_fit_accuracy": probe.fit_accuracy,
@@ -124,7 +127,7 @@ def evaluate_run(run: RunDir, settings: LengthEvalSettings,
     rebuilds report.md; returns the new figures. `echo` gets a line per finished length."""
     policies = _policies(run, settings.baseline)
     config: RunConfig = load_config(run.config)
-    trained = config.env
+    trained = config.env.tmaze  # length generalisation is a T-Maze question
     lengths = settings.lengths or tuple(f * trained.corridor_length for f in LENGTH_FACTORS)
     jitter = trained.length_jitter if settings.length_jitter is None else settings.length_jitter
     tests = [dataclasses.replace(trained, corridor_length=n, length_jitter=jitter)

@@ -6,8 +6,9 @@
     module.save_to_path("run/policy")
     policy = load_policy("runs/latest/policy")         # any path; needs only memup_module
 
-Observation = the 6-float agent input x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] built by
-`envs.PrevActionReward(Vector)`. The memory m_t = g_θ(m_{t-1}, x_t) is the exact phase-I class;
+Observation = the agent input x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] built by
+`envs.PrevActionReward(Vector)` (6 floats on the T-Maze; obs_dim + num_actions + 1 of any env,
+both sizes read from the memory's config). The memory m_t = g_θ(m_{t-1}, x_t) is the exact phase-I class;
 its LSTM (h, c) (or GRU h) is the module's recurrent state. Policy and value heads are separate
 MLPs on [m_t, encoder(o_t)], each with its own observation encoder: beyond the memory they share
 no weights, so the value loss cannot swamp the policy through a shared trunk.
@@ -177,7 +178,7 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     # -- internals ------------------------------------------------------------------------------
 
     def _embeddings(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """[m_t, o_t] for obs [B, T, 6] from STATE_IN, and the state after step T-1."""
+        """[m_t, o_t] for obs [B, T, input_size] from STATE_IN, and the state after step T-1."""
         x = batch[Columns.OBS]
         state_in = tuple(batch[Columns.STATE_IN][key] for key in self._state_keys)
         if self.freeze_memory:

@@ -6,20 +6,23 @@ from __future__ import annotations
 import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from envs import TMazeConfig
-from learner.impala.env import make_tmaze_env
+from envs import EnvConfig, TMazeConfig, describe_env
+from learner.impala.env import make_agent_env, rllib_env_config
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 
-def small_policy(tmaze: TMazeConfig, hidden_size: int = 8, head_hiddens: tuple = (2,),
+def small_policy(env: TMazeConfig | EnvConfig, hidden_size: int = 8, head_hiddens: tuple = (2,),
                  encoder_size: int = 2) -> MemUPPolicyModule:
-    """A module with torch's default (random) initialisation: seed torch to fix it."""
-    env = make_tmaze_env(tmaze.env_kwargs())
+    """A module for `env`'s sizes with torch's default (random) initialisation: seed torch to
+    fix it."""
+    spec = describe_env(env)
+    agent_env = make_agent_env(rllib_env_config(env))
     return RLModuleSpec(
-        module_class=MemUPPolicyModule, observation_space=env.observation_space,
-        action_space=env.action_space,
+        module_class=MemUPPolicyModule, observation_space=agent_env.observation_space,
+        action_space=agent_env.action_space,
         model_config=policy_model_config(
-            memory={"hidden_size": hidden_size, "encoder_size": encoder_size},
+            memory={"hidden_size": hidden_size, "encoder_size": encoder_size,
+                    "obs_dim": spec.obs_dim, "num_actions": spec.num_actions},
             head_hiddens=head_hiddens),
     ).build()
 

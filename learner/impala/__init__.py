@@ -1,20 +1,23 @@
 """Phase II: RLlib IMPALA trains policy and value heads on the pretrained memory.
 
-    result = train_policy(tmaze, ImpalaConfig(), memory_path=run.memory, policy_dir=run.policy)
+    result = train_policy(env, ImpalaConfig(), memory_path=run.memory, policy_dir=run.policy)
     policy = RLModule.from_checkpoint(run.policy)          # MemUPPolicyModule
-    greedy_evaluate(policy, tmaze, episodes=256, seed=2_000_003).success_rate
+    greedy_evaluate(policy, env, episodes=256, seed=2_000_003).mean_return
+    sampled_evaluate(policy, env, episodes=256, seed=2_000_003).mean_return
 
-`runner` builds RLlib's `IMPALAConfig` (`env`: the vector T-Maze with agent inputs on every
+`env` is an `EnvConfig` (any gymnasium id with discrete actions) or a `TMazeConfig`. `runner`
+builds RLlib's `IMPALAConfig` (`env`: the run's vector env with agent inputs on every
 EnvRunner; `learner`: IMPALA's torch learner with a separate optimizer for a trainable memory)
-and loops `algo.train()` until `policy_eval`'s greedy success reaches the target or the
-env-step budget ends. `baseline=True` trains the same module from a random memory.
-`stream_evaluate` runs the same greedy evaluation without RLlib's per-step machinery, fast
-enough for million-step mazes; `CueProbe` reads the cue from its junction memory states.
+and loops `algo.train()` until the env-step budget ends or, on the T-Maze, `policy_eval`'s
+greedy success reaches the target; it reports greedy and sampled held-out returns and MMER.
+`baseline=True` trains the same module from a random memory. T-Maze only: `stream_evaluate`
+runs the greedy evaluation without RLlib's per-step machinery, fast enough for million-step
+mazes; `CueProbe` reads the cue from its junction memory states.
 """
 
 from learner.impala.config import ImpalaConfig
 from learner.impala.cue_probe import CueProbe
-from learner.impala.policy_eval import GreedyResult, greedy_evaluate
+from learner.impala.policy_eval import GreedyResult, greedy_evaluate, sampled_evaluate
 from learner.impala.runner import MissingMemoryError, module_settings, train_policy
 from learner.impala.streaming_eval import StreamResult, stream_evaluate
 
@@ -26,6 +29,7 @@ __all__ = [
     "StreamResult",
     "greedy_evaluate",
     "module_settings",
+    "sampled_evaluate",
     "stream_evaluate",
     "train_policy",
 ]

@@ -1,8 +1,12 @@
-"""The env that RLlib's EnvRunners build: Noisy T-Mazes with agent inputs, as one vector env.
+"""The env that RLlib's EnvRunners build: the run's env with agent inputs, as one vector env.
 
-`register_rllib_env()` then `config.environment(env=RLLIB_ENV_ID, env_config=tmaze.env_kwargs())`
-with `gym_env_vectorize_mode="vector_entry_point"`: RLlib calls `make_tmaze_env(env_config |
-{"num_envs": N})` once per EnvRunner and gets N mazes stepped by numpy, not N Python envs.
+    config.environment(env=register_rllib_env(), env_config=rllib_env_config(env))
+
+with `gym_env_vectorize_mode="vector_entry_point"`: RLlib calls `make_agent_env(env_config |
+{"num_envs": N})` once per EnvRunner and gets `PrevActionRewardVector(make_vector_env(env, N))`:
+N T-Mazes stepped by numpy (as fast as ever), or N envs of any other id in gymnasium's sync
+vector env. `env_config` is the `EnvConfig`'s plain form (`id`, `kwargs`, `import`, `wrappers`,
+or the maze's own keys), so it pickles to every worker; the factory imports `import` there.
 """
 
 from __future__ import annotations
@@ -13,23 +17,38 @@ from typing import Any
 import gymnasium as gym
 from ray.tune.registry import register_env
 
-from envs import NoisyTMaze, NoisyTMazeVectorEnv, PrevActionReward, PrevActionRewardVector
+from envs import (
+    EnvConfig,
+    PrevActionReward,
+    PrevActionRewardVector,
+    TMazeConfig,
+    as_env_config,
+    make_env,
+    make_vector_env,
+)
 
-RLLIB_ENV_ID = "memup-tmaze-agent-inputs"
-"""RLlib (tune) registry name of `make_tmaze_env`; Ray ships the registry to every worker."""
+RLLIB_ENV_ID = "memup-agent-inputs"
+"""RLlib (tune) registry name of `make_agent_env`; Ray ships the registry to every worker."""
 
 
-def make_tmaze_env(env_config: Mapping[str, Any]) -> gym.Env | gym.vector.VectorEnv:
-    """`PrevActionRewardVector(NoisyTMazeVectorEnv)` when `env_config` has `num_envs`, else the
-    single-env `PrevActionReward(NoisyTMaze)`; the other keys are the maze's keyword arguments."""
-    kwargs = dict(env_config)
-    num_envs = kwargs.pop("num_envs", None)
+def rllib_env_config(env: EnvConfig | TMazeConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The `env_config` RLlib hands to `make_agent_env`: plain values only."""
+    return as_env_config(env).to_plain()
+
+
+def make_agent_env(env_config: Mapping[str, Any]) -> gym.Env | gym.vector.VectorEnv:
+    """`PrevActionRewardVector(make_vector_env(...))` when `env_config` has `num_envs`, else the
+    single-env `PrevActionReward(make_env(...))`; the other keys are an `EnvConfig`'s plain form.
+    Building the env imports the modules named in `import` (in whichever process runs this)."""
+    plain = dict(env_config)
+    num_envs = plain.pop("num_envs", None)
+    config = EnvConfig.from_plain(plain)
     if num_envs is None:
-        return PrevActionReward(NoisyTMaze(**kwargs))
-    return PrevActionRewardVector(NoisyTMazeVectorEnv(int(num_envs), **kwargs))
+        return PrevActionReward(make_env(config))
+    return PrevActionRewardVector(make_vector_env(config, int(num_envs)))
 
 
 def register_rllib_env() -> str:
-    """Registers `make_tmaze_env` under `RLLIB_ENV_ID` (idempotent) and returns the id."""
-    register_env(RLLIB_ENV_ID, make_tmaze_env)
+    """Registers `make_agent_env` under `RLLIB_ENV_ID` (idempotent) and returns the id."""
+    register_env(RLLIB_ENV_ID, make_agent_env)
     return RLLIB_ENV_ID

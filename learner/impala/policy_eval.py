@@ -1,29 +1,51 @@
-"""Greedy evaluation of a phase-II policy on held-out Noisy T-Mazes (DESIGN.md §7).
+"""Evaluation of a phase-II policy on held-out episodes of any env (DESIGN.md §7, §11).
 
-    result = greedy_evaluate(module, TMazeConfig(100), episodes=256, seed=2_000_003)
-    result.success_rate, result.mean_return
+    greedy = greedy_evaluate(module, TMazeConfig(100), episodes=256, seed=2_000_003)
+    sampled = sampled_evaluate(module, EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)),
+                               episodes=256, seed=2_000_003)
+    {**greedy.as_metrics(), **sampled_metrics(sampled)}
 
 All episodes run side by side in one vector env (one batched forward pass per step), from
-episode seeds drawn from `seed` alone, so every evaluation of every policy sees the same mazes.
-Works with any stateful discrete-action RLModule, e.g. `RLModule.from_checkpoint(run/"policy")`.
+episode seeds drawn from `seed` alone, so every evaluation of every policy sees the same
+episodes. Each episode runs to its end (terminated or truncated), at most the env's
+`max_episode_steps`. Greedy takes the argmax action; sampled draws from the policy's softmax
+with a numpy generator seeded from `seed`, so it is deterministic too. Works with any stateful
+discrete-action RLModule, e.g. `RLModule.from_checkpoint(run/"policy")`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from envs import NoisyTMazeVectorEnv, PrevActionRewardVector, TMazeConfig, draw_episode_seeds
+from envs import (
+    EnvConfig,
+    PrevActionRewardVector,
+    TMazeConfig,
+    as_env_config,
+    describe_env,
+    draw_episode_seeds,
+    make_vector_env,
+)
+
+EnvLike = EnvConfig | TMazeConfig | Mapping[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
 class GreedyResult:
+    """The figures of one evaluation over held-out episodes (greedy actions, or sampled ones
+    from `sampled_evaluate`)."""
+
     success_rate: float
-    """Fraction of episodes whose junction action named the cue side."""
+    """T-Maze: fraction of episodes whose junction action named the cue side (its
+    `info["success"]`). Any other env: fraction of episodes with a return > 0, a rough
+    "solved" figure (mean_return is the measure to compare there)."""
     mean_return: float
     """Mean undiscounted episode return."""
     episodes: int
@@ -37,15 +59,34 @@ class GreedyResult:
                 "impala/eval_env_steps": float(self.env_steps)}
 
 
+def sampled_metrics(result: GreedyResult) -> dict[str, float]:
+    """`impala/sampled_mean_return` and `impala/sampled_success_rate` of a sampled evaluation."""
+    return {"impala/sampled_mean_return": result.mean_return,
+            "impala/sampled_success_rate": result.success_rate}
+
+
 def held_out_seeds(seed: int, episodes: int) -> np.ndarray:
     """Episode seeds of the evaluation set (training episodes draw theirs from the env's RNG)."""
     return draw_episode_seeds(np.random.default_rng(seed), episodes)
 
 
-@torch.no_grad()
-def greedy_evaluate(module: RLModule, tmaze: TMazeConfig, episodes: int, seed: int) -> GreedyResult:
+def greedy_evaluate(module: RLModule, env: EnvLike, episodes: int, seed: int) -> GreedyResult:
     """Runs `episodes` held-out episodes to their end with argmax actions from a zero state."""
-    env = PrevActionRewardVector(NoisyTMazeVectorEnv(episodes, **tmaze.env_kwargs()))
+    return _evaluate(module, as_env_config(env), episodes, seed, sampler=None)
+
+
+def sampled_evaluate(module: RLModule, env: EnvLike, episodes: int, seed: int) -> GreedyResult:
+    """The same held-out episodes with actions drawn from the policy's softmax: the return the
+    stochastic policy (the one IMPALA trains and POPGym's MMER measures) earns."""
+    # A stream apart from the episode seeds' own (which use `seed` alone).
+    sampler = np.random.default_rng([seed, 0x5A3])
+    return _evaluate(module, as_env_config(env), episodes, seed, sampler=sampler)
+
+
+@torch.no_grad()
+def _evaluate(module: RLModule, config: EnvConfig, episodes: int, seed: int,
+              sampler: np.random.Generator | None) -> GreedyResult:
+    env = PrevActionRewardVector(make_vector_env(config, episodes))
     x, _ = env.reset(options={"episode_seeds": held_out_seeds(seed, episodes)})
     device = next(iter(module.parameters()), torch.zeros(0)).device
     state = {k: torch.as_tensor(np.repeat(v[None], episodes, 0), device=device)
@@ -54,19 +95,32 @@ def greedy_evaluate(module: RLModule, tmaze: TMazeConfig, episodes: int, seed: i
     success = np.zeros(episodes, bool)
     running = np.ones(episodes, bool)
     steps = 0
-    for _ in range(tmaze.max_episode_steps):
+    for _ in range(describe_env(config).max_episode_steps):
         obs = torch.as_tensor(x, device=device)[:, None, :]
         out = module.forward_inference({Columns.OBS: obs, Columns.STATE_IN: state})
-        actions = out[Columns.ACTION_DIST_INPUTS][:, 0].argmax(-1).cpu().numpy()
+        logits = out[Columns.ACTION_DIST_INPUTS][:, 0]
+        actions = _actions(logits, sampler)
         state = out[Columns.STATE_OUT]
-        x, rewards, terminated, _, infos = env.step(actions)
+        x, rewards, terminated, truncated, infos = env.step(actions)
         steps += int(running.sum())
         returns += np.where(running, rewards, 0.0)
-        if "success" in infos:
+        if config.is_tmaze and "success" in infos:
             ended = running & infos["_success"]
             success[ended] = infos["success"][ended]
-        running &= ~terminated
+        # A finished sub-env restarts on its next step; `running` keeps it out of the figures.
+        running &= ~(np.asarray(terminated) | np.asarray(truncated))
         if not running.any():
             break
     env.close()
+    if not config.is_tmaze:
+        success = returns > 0
     return GreedyResult(float(success.mean()), float(returns.mean()), episodes, steps)
+
+
+def _actions(logits: torch.Tensor, sampler: np.random.Generator | None) -> np.ndarray:
+    """Argmax, or one draw per row from softmax(logits) by inverting its CDF with `sampler`."""
+    if sampler is None:
+        return logits.argmax(-1).cpu().numpy()
+    cdf = torch.softmax(logits.double(), -1).cumsum(-1).cpu().numpy()
+    u = sampler.random(len(cdf))[:, None] * cdf[:, -1:]
+    return np.minimum((cdf <= u).sum(-1), cdf.shape[1] - 1)

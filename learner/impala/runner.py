@@ -2,11 +2,18 @@
 
     result = train_policy(TMazeConfig(1000), ImpalaConfig(), memory_path=run.memory,
                           policy_dir=run.policy, on_metrics=MetricsWriter(run.metrics).write)
+    # or any env: train_policy(EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)), ...)
     # RLModule.from_checkpoint(run.policy) restores it
 
 Loop: `algo.train()` (sample one train batch with the EnvRunners, Adam steps on its
-minibatches) until greedy success on held-out episodes reaches `target_success` or the env-step
-budget is spent; each evaluation round goes to `on_metrics` and `memup_impala_*` gauges.
+minibatches) until the env-step budget is spent or, on the T-Maze, greedy success on held-out
+episodes reaches `target_success`. Other envs always train for the whole budget: their
+success rate (return > 0) is too rough a figure to stop on, and POPGym's protocol compares
+returns at a fixed budget. Each evaluation round (greedy and sampled held-out returns) goes to
+`on_metrics` and `memup_impala_*` gauges. MMER (POPGym's max-mean episodic return) is the
+running maximum of the sampled policy's mean episodic return: RLlib's training
+`episode_return_mean` after every iteration and the sampled held-out return of every round
+(None until an episode has ended).
 `baseline=True` trains the same module from a random, trainable memory under the same budget
 (IMPALA-LSTM). `memory.pt` is all this phase takes from phase I; the caller names the paths.
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +36,7 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
 from ray.rllib.utils.metrics import (
     ENV_RUNNER_RESULTS,
+    EPISODE_RETURN_MEAN,
     LEARNER_RESULTS,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
     NUM_EPISODES_LIFETIME,
@@ -35,12 +44,13 @@ from ray.rllib.utils.metrics import (
 from tqdm import tqdm
 
 from actors.placement import head_resources, worker_cpus, worker_resources
-from envs import TMazeConfig
+from envs import EnvConfig, EnvSpec, TMazeConfig, describe_env
 from learner.impala.config import ImpalaConfig
-from learner.impala.env import make_tmaze_env, register_rllib_env
+from learner.impala.env import make_agent_env, register_rllib_env, rllib_env_config
 from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
-from learner.impala.policy_eval import greedy_evaluate
+from learner.impala.policy_eval import greedy_evaluate, sampled_evaluate, sampled_metrics
 from learner.metrics import RayGaugeExporter
+from memup_module.config import MemoryConfig
 from memup_module.memory_io import load_memory
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
@@ -57,15 +67,21 @@ class MissingMemoryError(FileNotFoundError):
     """Phase II was asked to start from a memory file that does not exist."""
 
 
-def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline: bool) -> dict:
+def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline: bool,
+                    env_spec: EnvSpec | None = None) -> dict:
     """The module's `model_config`: the pretrained memory (frozen per the config), or for the
     baseline a random, trainable memory of the same architecture as `memory_path`'s (the
-    module's default architecture when there is no such file)."""
+    module's default architecture, sized for `env_spec`'s inputs, when there is no such file)."""
     common = dict(obs_encoder_size=impala.obs_encoder_size, head_hiddens=impala.head_hiddens,
                   max_seq_len=impala.max_seq_len)
     found = memory_path is not None and Path(memory_path).is_file()
     if baseline:
-        memory = dataclasses.asdict(load_memory(memory_path).config) if found else None
+        if found:
+            memory = dataclasses.asdict(load_memory(memory_path).config)
+        elif env_spec is not None:
+            memory = {"obs_dim": env_spec.obs_dim, "num_actions": env_spec.num_actions}
+        else:
+            memory = None
         return policy_model_config(memory=memory, freeze_memory=False, **common)
     if not found:
         raise MissingMemoryError(
@@ -79,10 +95,10 @@ def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline:
                                freeze_memory=impala.freeze_memory, **common)
 
 
-def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: dict,
+def build_impala_config(env: EnvConfig | TMazeConfig, impala: ImpalaConfig, model_config: dict,
                         *, cluster: dict[str, float] | None = None,
                         worker_cpus: int = 0) -> IMPALAConfig:
-    """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the vector T-Maze.
+    """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the run's vector env.
     `cluster` (`ray.cluster_resources()`) and `worker_cpus` place it: EnvRunners on the
     workers, a remote learner on the head, where the cluster marks them (actors.placement)."""
     cluster = cluster or {}
@@ -92,7 +108,7 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
         IMPALAConfig()
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
         # Discrete actions need no unsquashing; RLlib's default would still walk every action.
-        .environment(env=register_rllib_env(), env_config=tmaze.env_kwargs(),
+        .environment(env=register_rllib_env(), env_config=rllib_env_config(env),
                      normalize_actions=False)
         .env_runners(
             num_env_runners=runners,
@@ -132,7 +148,7 @@ def build_impala_config(tmaze: TMazeConfig, impala: ImpalaConfig, model_config: 
 
 
 def train_policy(
-    tmaze: TMazeConfig,
+    env: EnvConfig | TMazeConfig,
     impala: ImpalaConfig,
     *,
     memory_path: Path | None,
@@ -141,20 +157,24 @@ def train_policy(
     on_metrics: MetricsCallback | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Trains until greedy success >= `impala.target_success` or `impala.max_env_steps`, saves the
-    module to `policy_dir` and returns the final figures: success rate, mean return, env
-    steps, wall-clock seconds, iterations."""
-    model_config = module_settings(impala, memory_path=memory_path, baseline=baseline)
+    """Trains until `impala.max_env_steps` (on the T-Maze: or until greedy success >=
+    `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
+    success rate, greedy and sampled mean return, MMER, env steps, wall-clock s, iterations."""
+    spec = describe_env(env)
+    model_config = module_settings(impala, memory_path=memory_path, baseline=baseline,
+                                   env_spec=spec)
+    _check_memory_fits(spec, model_config)
     name = "baseline" if baseline else "policy"
     target = Path(policy_dir)
     start = time.perf_counter()
     with _ray_session(), _torch_threads(impala.num_threads):
-        algo = build_impala_config(tmaze, impala, model_config, cluster=ray.cluster_resources(),
+        algo = build_impala_config(spec.config, impala, model_config,
+                                   cluster=ray.cluster_resources(),
                                    worker_cpus=worker_cpus(ray.nodes())).build_algo()
         setup_s = time.perf_counter() - start
         try:
-            module = _local_module(tmaze, model_config)
-            result = _train_loop(algo, module, tmaze, impala, name, on_metrics, progress)
+            module = _local_module(spec.config, model_config)
+            result = _train_loop(algo, module, spec.config, impala, name, on_metrics, progress)
         finally:
             algo.stop()
     module.save_to_path(target)
@@ -162,12 +182,13 @@ def train_policy(
     return {**result, "setup_s": setup_s, "path": str(target)}
 
 
-def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaConfig,
+def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfig,
                 name: str, on_metrics: MetricsCallback | None, progress: bool) -> dict[str, Any]:
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
     env_steps = iterations = episodes_at_last_eval = 0
-    evaluation, eval_s = None, 0.0
+    evaluation = None
+    eval_s, mmer = 0.0, -math.inf
     bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
                disable=not progress, unit_scale=True)
     while True:
@@ -176,22 +197,32 @@ def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaC
         runners = result.get(ENV_RUNNER_RESULTS, {})  # may lack keys in the first iterations
         steps_now = int(runners.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_steps))
         episodes = int(runners.get(NUM_EPISODES_LIFETIME, 0))
+        train_return = float(runners.get(EPISODE_RETURN_MEAN, math.nan))
+        if math.isfinite(train_return):
+            mmer = max(mmer, train_return)
         bar.update(max(steps_now - env_steps, 0))
         env_steps = max(env_steps, steps_now)
         out_of_budget = env_steps >= impala.max_env_steps
-        # The only reward comes at the junction: until an episode ends there is nothing the
-        # policy can have learned, and at L = 1000 an evaluation costs several iterations.
+        # Until an episode ends there is nothing the policy can have learned (the T-Maze's only
+        # reward comes at the junction), and at L = 1000 an evaluation costs several iterations.
         due = iterations % impala.eval_every_iterations == 0 and episodes > episodes_at_last_eval
         if not (due or out_of_budget):
             continue
         episodes_at_last_eval = episodes
         module.set_state(algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
         eval_start = time.perf_counter()
-        evaluation = greedy_evaluate(module, tmaze, impala.eval_episodes, impala.eval_seed)
+        evaluation = greedy_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
+        sampled = None
+        if impala.eval_sampled:
+            sampled = sampled_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
+            mmer = max(mmer, sampled.mean_return)
         eval_s += time.perf_counter() - eval_start
         wall_s = time.perf_counter() - start
-        metrics = _keys_for(name, {
+        metrics = _keys_for(name, _finite({
             **evaluation.as_metrics(),
+            **(sampled_metrics(sampled) if sampled else {}),
+            "impala/mmer": mmer,
+            "impala/train_return_mean": train_return,
             "impala/env_steps": float(env_steps),
             "impala/episodes": float(episodes),
             "impala/iterations": float(iterations),
@@ -199,23 +230,47 @@ def _train_loop(algo: Any, module: RLModule, tmaze: TMazeConfig, impala: ImpalaC
             "impala/eval_s": eval_s,
             "impala/env_steps_per_s": env_steps / max(wall_s - eval_s, 1e-9),
             **_learner_metrics(result),
-        })
+        }))
         gauges.export(metrics)
         if on_metrics is not None:
             on_metrics(env_steps, metrics)
-        bar.set_postfix(success=f"{evaluation.success_rate:.3f}")
-        if evaluation.success_rate >= impala.target_success or out_of_budget:
+        bar.set_postfix(success=f"{evaluation.success_rate:.3f}",
+                        ret=f"{evaluation.mean_return:.3g}")
+        if _reached_target(env, evaluation.success_rate, impala) or out_of_budget:
             break
     bar.close()
     return {
         "success_rate": evaluation.success_rate,
         "mean_return": evaluation.mean_return,
+        "sampled_mean_return": sampled.mean_return if sampled else None,
+        "mmer": mmer if math.isfinite(mmer) else None,
         "env_steps": env_steps,
         "wall_s": time.perf_counter() - start,
         "eval_s": eval_s,
         "iterations": iterations,
-        "reached_target": evaluation.success_rate >= impala.target_success,
+        "reached_target": _reached_target(env, evaluation.success_rate, impala),
     }
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float]:
+    """Leaves out figures with no value yet (MMER, training return before any episode ended)."""
+    return {key: value for key, value in metrics.items() if math.isfinite(value)}
+
+
+def _reached_target(env: EnvConfig, success_rate: float, impala: ImpalaConfig) -> bool:
+    """Only the T-Maze stops early: its success rate is exact, other envs' is return > 0."""
+    return env.is_tmaze and success_rate >= impala.target_success
+
+
+def _check_memory_fits(spec: EnvSpec, model_config: dict) -> None:
+    """Fails before Ray starts when the memory was made for other observations or actions."""
+    memory = MemoryConfig(**(model_config["memory"] or {}))
+    if (memory.obs_dim, memory.num_actions) != (spec.obs_dim, spec.num_actions):
+        raise ValueError(
+            f"the memory reads {memory.obs_dim} observation values and {memory.num_actions} "
+            f"actions, but env {spec.config.label} has {spec.obs_dim} and {spec.num_actions}: "
+            "pretrain a memory on this env (phase I) or pass --memory PATH to one that was"
+        )
 
 
 def _keys_for(name: str, metrics: dict[str, float]) -> dict[str, float]:
@@ -232,9 +287,9 @@ def _learner_metrics(result: dict) -> dict[str, float]:
             if key in stats}
 
 
-def _local_module(tmaze: TMazeConfig, model_config: dict) -> RLModule:
+def _local_module(env_config: EnvConfig, model_config: dict) -> RLModule:
     """A full (value head included) CPU copy of the policy for evaluation and saving."""
-    env = make_tmaze_env(tmaze.env_kwargs())
+    env = make_agent_env(rllib_env_config(env_config))
     return RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
                         action_space=env.action_space, model_config=model_config).build()
 

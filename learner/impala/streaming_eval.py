@@ -23,7 +23,13 @@ import time
 import numpy as np
 import torch
 
-from envs import NoisyTMazeVectorEnv, PrevActionRewardVector, TMazeConfig
+from envs import (
+    EnvConfig,
+    NoisyTMazeVectorEnv,
+    PrevActionRewardVector,
+    TMazeConfig,
+    as_env_config,
+)
 from learner.impala.policy_eval import GreedyResult
 from memup_module.rl_module import MemUPPolicyModule
 
@@ -49,9 +55,11 @@ class StreamResult:
 
 
 @torch.no_grad()
-def stream_evaluate(module: MemUPPolicyModule, tmaze: TMazeConfig,
+def stream_evaluate(module: MemUPPolicyModule, tmaze: TMazeConfig | EnvConfig,
                     episode_seeds: np.ndarray) -> StreamResult:
-    """Runs one episode per seed to its junction with argmax actions from a zero state."""
+    """Runs one episode per seed to its junction with argmax actions from a zero state (the
+    Noisy T-Maze only: an `EnvConfig` of another env is an error)."""
+    tmaze = as_env_config(tmaze).tmaze
     start = time.perf_counter()
     episodes = len(episode_seeds)
     maze = NoisyTMazeVectorEnv(episodes, **tmaze.env_kwargs())

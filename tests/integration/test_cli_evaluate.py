@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from envs import TMazeConfig
 from learner import cli
 from learner.config import load_config, save_config
 from learner.run_dir import RunDir
@@ -28,7 +27,7 @@ def run_dir_with_policy(root: Path, *, policy: bool = True) -> RunDir:
     config = load_config(SMOKE)
     save_config(config, run.config)
     if policy:
-        remembering(small_policy(TMazeConfig(config.env.tmaze.corridor_length))).save_to_path(run.policy)
+        remembering(small_policy(config.env)).save_to_path(run.policy)
     return run
 
 

@@ -11,7 +11,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
 
-from learner.impala.env import make_tmaze_env
+from learner.impala.env import make_agent_env
 from memup_module import Memory, MemoryConfig, load_memory, save_memory
 from memup_module.rl_module import MemUPPolicyModule, load_policy, policy_model_config
 
@@ -23,7 +23,7 @@ def memory_file(tmp_path: Path) -> Path:
 
 
 def build(**settings) -> MemUPPolicyModule:
-    env = make_tmaze_env({"corridor_length": 4})
+    env = make_agent_env({"corridor_length": 4})
     return RLModuleSpec(
         module_class=MemUPPolicyModule, observation_space=env.observation_space,
         action_space=env.action_space, model_config=policy_model_config(**settings),
@@ -123,7 +123,7 @@ def test_a_policy_loads_from_the_path_a_user_types(memory_file: Path, tmp_path: 
 def test_bad_settings_say_what_to_change(memory_file: Path) -> None:
     with pytest.raises(ValueError, match="unknown MemUPPolicyModule setting 'lstm_size'"):
         policy_model_config(lstm_size=3)
-    env = make_tmaze_env({"corridor_length": 4})
+    env = make_agent_env({"corridor_length": 4})
     raw_obs = gym.spaces.Box(-1, 1, (3,), np.float32)
     with pytest.raises(ValueError, match="PrevActionReward"):
         RLModuleSpec(module_class=MemUPPolicyModule, observation_space=raw_obs,

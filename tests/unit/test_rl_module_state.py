@@ -8,7 +8,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from learner.impala.env import make_tmaze_env
+from learner.impala.env import make_agent_env
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 B, T, H = 5, 23, 16
@@ -16,7 +16,7 @@ B, T, H = 5, 23, 16
 
 def build(inference_only: bool = False, **settings) -> MemUPPolicyModule:
     torch.manual_seed(0)
-    env = make_tmaze_env({"corridor_length": 4})
+    env = make_agent_env({"corridor_length": 4})
     settings.setdefault("memory", {"hidden_size": H, "encoder_size": 8})
     return RLModuleSpec(
         module_class=MemUPPolicyModule, observation_space=env.observation_space,

@@ -79,7 +79,7 @@ def _plot_impala(records: list[dict], path: Path) -> bool:
         if x:
             line, = axis.plot(x, y, marker="o", label=f"{label}: held-out greedy")
             drawn = True
-            tx, ty = _series(records, f"{prefix}env_steps", f"{prefix}train_return")
+            tx, ty = _series(records, f"{prefix}env_steps", f"{prefix}train_return_mean")
             if tx:
                 axis.plot(tx, ty, color=line.get_color(), linestyle="--", linewidth=0.8,
                           label=f"{label}: training episodes")

@@ -188,7 +188,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
     start = time.perf_counter()
     env_steps = iterations = episodes_at_last_eval = 0
     evaluation = None
-    eval_s, mmer = 0.0, -math.inf
+    eval_s, mmer, train_return = 0.0, -math.inf, math.nan
     bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
                disable=not progress, unit_scale=True)
     while True:
@@ -197,8 +197,10 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
         runners = result.get(ENV_RUNNER_RESULTS, {})  # may lack keys in the first iterations
         steps_now = int(runners.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_steps))
         episodes = int(runners.get(NUM_EPISODES_LIFETIME, 0))
-        train_return = float(runners.get(EPISODE_RETURN_MEAN, math.nan))
-        if math.isfinite(train_return):
+        # NaN in an iteration where no training episode ended: keep the last one seen.
+        latest_return = float(runners.get(EPISODE_RETURN_MEAN, math.nan))
+        if math.isfinite(latest_return):
+            train_return = latest_return
             mmer = max(mmer, train_return)
         bar.update(max(steps_now - env_steps, 0))
         env_steps = max(env_steps, steps_now)

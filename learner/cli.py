@@ -11,6 +11,7 @@ from pathlib import Path
 
 from learner.cluster_node import REDIS_PORT, NodeError
 from learner.config import ConfigError, load_config, save_config
+from learner.ray_failures import ray_loss, resume_hint
 from learner.run_dir import RunDir, RunDirError
 from learner.services import StoreUnreachableError
 
@@ -45,6 +46,7 @@ def _prepare_run(args: argparse.Namespace, *, resumable: bool):
                           "another --run-dir")
     save_config(config, run.config)
     run.link_latest()
+    args.resolved_run_dir = run.root  # for the --resume hint if Ray fails under the run
     return config, run, resume
 
 
@@ -233,6 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("memup: interrupted; continue with --resume", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 - only Ray's own failures are turned into a hint
+        loss = ray_loss(error)
+        if loss is None:
+            raise
+        log.debug("Ray failed under the run", exc_info=error)
+        print(resume_hint(error, loss, getattr(args, "config", None),
+                          getattr(args, "resolved_run_dir", None)), file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""Ray failing under a run becomes a message naming the loss and the --resume command."""
+
+from pathlib import Path
+
+import pytest
+import ray.exceptions as ray_errors
+
+from learner import cli
+from learner.ray_failures import ray_loss, resume_hint
+
+
+def test_ray_losses_are_named_and_the_runs_own_errors_are_not():
+    assert "raylet" in ray_loss(ray_errors.LocalRayletDiedError())
+    assert ray_loss(ray_errors.NodeDiedError("node 1 died")) == "a Ray node"
+    assert "object" in ray_loss(ray_errors.ObjectLostError("ab" * 14, "owner", "call site"))
+    wrapped = RuntimeError("training failed")
+    wrapped.__cause__ = ray_errors.ActorDiedError()
+    assert ray_loss(wrapped) == "a Ray actor, after its restarts"
+    assert ray_loss(ValueError("a bug of ours")) is None
+    task_error = ray_errors.RayTaskError("f", "Traceback ...", ValueError("bug"))
+    assert ray_loss(task_error) is None
+
+
+def test_the_hint_names_the_resume_command():
+    message = resume_hint(ray_errors.NodeDiedError("node 10.0.0.2 died"), "a Ray node",
+                          Path("configs/tmaze-1000.yaml"), Path("runs/t"))
+    assert "lost a Ray node" in message and "node 10.0.0.2 died" in message
+    assert "memup train --config configs/tmaze-1000.yaml --run-dir runs/t --resume" in message
+
+
+def test_the_cli_turns_a_ray_failure_into_exit_code_3(monkeypatch, capsys, tmp_path):
+    def lose_the_node(args):
+        args.resolved_run_dir = tmp_path / "run"
+        raise ray_errors.NodeDiedError("node died")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser.set_defaults(func=lose_the_node)
+    for action in parser._subparsers._group_actions:
+        for sub in action.choices.values():
+            sub.set_defaults(func=lose_the_node)
+    assert cli.main(["train", "--config", "configs/smoke.yaml"]) == 3
+    assert f"--run-dir {tmp_path / 'run'} --resume" in capsys.readouterr().err
+
+    def bug(args):
+        raise ValueError("our own bug")
+
+    for action in parser._subparsers._group_actions:
+        for sub in action.choices.values():
+            sub.set_defaults(func=bug)
+    with pytest.raises(ValueError, match="our own bug"):
+        cli.main(["train", "--config", "configs/smoke.yaml"])

@@ -7,8 +7,10 @@ import dataclasses
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
+from learner import supervisor
 from learner.cluster_node import REDIS_PORT, NodeError
 from learner.config import ConfigError, load_config, save_config
 from learner.ray_failures import ray_loss, resume_hint
@@ -16,6 +18,8 @@ from learner.run_dir import RunDir, RunDirError
 from learner.services import StoreUnreachableError
 
 log = logging.getLogger("memup")
+# Commands that run Ray: they run in a child process that a parent watches (learner.supervisor).
+SUPERVISED = ("collect", "pretrain", "policy", "train")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -225,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.ray_args = ray_args
     try:
+        if args.command in SUPERVISED and not supervisor.is_child():
+            return _supervise(args, argv)
         return args.func(args)
     except ConfigError as error:
         print(f"memup: bad config: {error}", file=sys.stderr)
@@ -237,12 +243,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:  # noqa: BLE001 - only Ray's own failures are turned into a hint
         loss = ray_loss(error)
+        if loss is None and supervisor.is_child():
+            traceback.print_exc()
+            return supervisor.PYTHON_ERROR
         if loss is None:
             raise
         log.debug("Ray failed under the run", exc_info=error)
         print(resume_hint(error, loss, getattr(args, "config", None),
                           getattr(args, "resolved_run_dir", None)), file=sys.stderr)
         return 3
+
+
+def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
+    """The command in a child process (`learner.supervisor`), its run dir fixed here so that
+    the message after an abrupt end names it; the config is checked before any work."""
+    config = load_config(args.config)
+    run_dir = args.run_dir or RunDir.default_root(config.name)
+    if args.run_dir is None:
+        argv = [*argv, "--run-dir", str(run_dir)]
+    return supervisor.run_supervised(argv, args.config, run_dir)
 
 
 if __name__ == "__main__":

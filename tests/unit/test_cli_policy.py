@@ -6,12 +6,13 @@ from pathlib import Path
 
 import learner.pipeline
 import learner.services
-from learner import cli
+from learner import cli, supervisor
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml"
 
 
 def test_policy_and_baseline_both_use_the_memory_passed_on_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.setenv(supervisor.CHILD_ENV, "1")  # in this process: phase() is patched here
     calls = []
 
     def phase(config, run, *, baseline, memory_path=None):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import ray.exceptions as ray_errors
 
-from learner import cli
+from learner import cli, supervisor
 from learner.ray_failures import ray_loss, resume_hint
 
 
@@ -29,6 +29,8 @@ def test_the_hint_names_the_resume_command():
 
 
 def test_the_cli_turns_a_ray_failure_into_exit_code_3(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv(supervisor.CHILD_ENV, "1")  # in this process: the command is patched here
+
     def lose_the_node(args):
         args.resolved_run_dir = tmp_path / "run"
         raise ray_errors.NodeDiedError("node died")
@@ -48,5 +50,12 @@ def test_the_cli_turns_a_ray_failure_into_exit_code_3(monkeypatch, capsys, tmp_p
     for action in parser._subparsers._group_actions:
         for sub in action.choices.values():
             sub.set_defaults(func=bug)
-    with pytest.raises(ValueError, match="our own bug"):
-        cli.main(["train", "--config", "configs/smoke.yaml"])
+    assert cli.main(["train", "--config", "configs/smoke.yaml"]) == supervisor.PYTHON_ERROR
+    assert "our own bug" in capsys.readouterr().err  # with its traceback, not a Ray hint
+
+
+def test_an_abrupt_end_names_the_signal_and_the_resume_command():
+    message = supervisor.abrupt_end_message(-9, Path("configs/smoke.yaml"), Path("runs/s"))
+    assert "killed by signal SIGKILL" in message
+    assert "memup train --config configs/smoke.yaml --run-dir runs/s --resume" in message
+    assert "exit 1" in supervisor.abrupt_end_message(1, None, None)

@@ -1,0 +1,69 @@
+"""Runs a Ray-using `memup` command in a child process and explains an abrupt end.
+
+When Ray's own processes die under a run (the local raylet killed, the machine out of memory),
+Ray's core worker ends the driver process at once, from C++: no Python exception, no `finally`,
+only `exit 1`. The parent here outlives that, tells the user what happened and how to
+`--resume`. Errors the command itself reports keep their exit codes (2: bad input, 3: a Ray
+failure raised in Python, 130: interrupted); an uncaught Python exception in the child exits
+with `PYTHON_ERROR` so that it is not mistaken for Ray's abrupt exit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+CHILD_ENV = "MEMUP_SUPERVISED_CHILD"
+PYTHON_ERROR = 4
+_HANDLED = {0, 2, 3, PYTHON_ERROR, 130}
+_PR_SET_PDEATHSIG = 1
+
+
+def is_child() -> bool:
+    return os.environ.get(CHILD_ENV) == "1"
+
+
+def run_supervised(argv: list[str], config: Path | None, run_dir: Path | None) -> int:
+    """Runs `python -m learner.cli ARGV` as a child and returns its exit code; after an abrupt
+    end prints what was lost and the `--resume` command."""
+    env = {**os.environ, CHILD_ENV: "1"}
+    child = subprocess.Popen([sys.executable, "-m", "learner.cli", *argv], env=env,
+                             preexec_fn=_die_with_parent)
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:
+                continue  # Ctrl-C reaches the child too; wait for it to stop cleanly
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if code in _HANDLED:
+        return code
+    print(abrupt_end_message(code, config, run_dir), file=sys.stderr)
+    return 3
+
+
+def abrupt_end_message(code: int, config: Path | None, run_dir: Path | None) -> str:
+    cause = (f"was killed by signal {signal.Signals(-code).name}" if code < 0
+             else f"ended abruptly (exit {code})")
+    command = "memup train" + (f" --config {config}" if config else "")
+    command += f" --run-dir {run_dir}" if run_dir else " --run-dir <the run dir>"
+    return (f"memup: the run's process {cause}: Ray's own processes or the machine failed "
+            "under it (Ray ends its driver this way when this machine's raylet or object store "
+            "dies; see the lines above and /tmp/ray/session_latest/logs).\n"
+            "The run dir keeps every finished phase (stored episodes, MemUP checkpoints, saved "
+            f"policies). Continue with:\n    {command} --resume")
+
+
+def _die_with_parent() -> None:
+    """The child gets SIGKILL if the parent dies, so `kill -9` of `memup` stops the run."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the child may outlive a killed parent

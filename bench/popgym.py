@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import RESULTS_DIR, write_result
+from learner.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "bench" / "reference" / "popgym.json"
@@ -61,7 +62,21 @@ def run_one(task: str, selection: str) -> dict:
     row = {"task": task, "env_id": config.env.id, "selection": selection, "run_dir":
            str(run.root.relative_to(ROOT))}
     row.update({name: figures.get(key) for name, key in _ROW_KEYS.items()})
+    records = read_metrics(run.metrics)
+    row["steps_to_best"] = steps_to_best(records, "impala/")
+    row["baseline_steps_to_best"] = steps_to_best(records, "impala/baseline_")
     return row
+
+
+def steps_to_best(records: list[dict], prefix: str, tolerance: float = 0.02) -> float | None:
+    """Env steps of the first evaluation whose greedy return came within `tolerance` of the
+    best greedy return of the run: how soon the policy got there."""
+    points = [(r[f"{prefix}env_steps"], r[f"{prefix}mean_return"]) for r in records
+              if r.get(f"{prefix}mean_return") is not None]
+    if not points:
+        return None
+    best = max(value for _, value in points)
+    return next(steps for steps, value in points if value >= best - tolerance)
 
 
 def load_rows() -> list[dict]:
@@ -71,14 +86,15 @@ def load_rows() -> list[dict]:
 
 def markdown_table(rows: list[dict], reference: dict) -> list[str]:
     """One line per (task, selection): ours beside POPGym's GRU, LSTM and best model."""
-    lines = ["| task | selection | memory gain (nats) | MMER | greedy | baseline MMER | "
-             "baseline greedy | env steps | wall (s) | POPGym GRU / LSTM / best |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | selection | memory gain (nats) | MMER | greedy | steps to best | "
+             "baseline MMER | baseline greedy | env steps | wall (s) | POPGym GRU / LSTM / best |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in sorted(rows, key=lambda r: (r["task"], SELECTIONS.index(r["selection"]))):
         ref = reference.get("tasks", {}).get(row["env_id"], {})
         lines.append(
             f"| {row['task']} | {row['selection']} | {_num(row.get('memory_gain_nll'))} | "
             f"{_num(row.get('mmer'))} | {_num(row.get('greedy_return'))} | "
+            f"{_int(row.get('steps_to_best'))} | "
             f"{_num(row.get('baseline_mmer'))} | {_num(row.get('baseline_greedy_return'))} | "
             f"{_int(row.get('env_steps'))} | {_int(row.get('run_wall_s'))} | {_ref(ref)} |")
     return lines

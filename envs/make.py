@@ -77,7 +77,9 @@ def describe_env(env: EnvConfig | object) -> EnvSpec:
         try:
             obs_dim = flat_size(single.observation_space)
         except UnflattenableSpaceError as error:
-            raise EnvSetupError(f"env {config.id}: {error}") from None
+            raise EnvSetupError(
+                f"env {config.id}: {error} (name such a wrapper in env.wrappers as "
+                "'module:Class', e.g. minigrid.wrappers:ImgObsWrapper for MiniGrid)") from None
         return EnvSpec(config, obs_dim, int(action_space.n), _horizon(single), None)
     finally:
         single.close()

@@ -137,3 +137,13 @@ def test_memory_inputs_one_hot_any_action_count():
     assert x.shape == (3, 2 + 5 + 1)
     assert x[1, 2 + 4] == 1.0 and x[1, -1] == 0.5 and x[2, 2 + 1] == 1.0 and x[2, -1] == -1.0
     assert not x[0, 2:].any()
+
+
+def test_minigrid_needs_its_image_wrapper_and_the_error_says_so():
+    pytest.importorskip("minigrid")
+    with pytest.raises(EnvSetupError, match="mission.*env.wrappers.*ImgObsWrapper"):
+        describe_env(EnvConfig("MiniGrid-MemoryS13Random-v0", {}, ("minigrid",)))
+    wrapped = EnvConfig("MiniGrid-MemoryS13Random-v0", {}, ("minigrid",),
+                        ("minigrid.wrappers:ImgObsWrapper",))
+    spec = describe_env(wrapped)
+    assert (spec.obs_dim, spec.num_actions) == (7 * 7 * 3, 7)

@@ -36,8 +36,9 @@ from memup_module.losses import (
 from memup_module.memory import Memory, State
 from memup_module.memory_io import MEMORY_FORMAT, load_codec, load_memory, save_memory
 from memup_module.networks import ContextEncoder, Detector, Predictor, context_features
-from memup_module.scoring import EmaModel, score_episodes
-from memup_module.selector import TARGET_SELECTIONS, select_targets, selection_scores, suffix_argmax
+from memup_module.scoring import TIME_CHUNK, EmaModel, score_block, score_episodes
+from memup_module.selector import (TARGET_SELECTIONS, select_targets, selection_scores,
+                                   stream_targets, suffix_argmax, with_self)
 
 __all__ = [
     "MEMORY_FORMAT",
@@ -66,10 +67,14 @@ __all__ = [
     "nll_per_entry",
     "save_memory",
     "rewards_seen",
+    "TIME_CHUNK",
+    "score_block",
     "score_episodes",
     "select_targets",
     "selection_scores",
     "squared_error_score",
+    "stream_targets",
     "suffix_argmax",
+    "with_self",
     "surprise_score",
 ]

@@ -35,6 +35,31 @@ class EmaModel(nn.Module):
 
 
 @torch.no_grad()
+def score_block(
+    kind: str,
+    detector: Detector,
+    context: torch.Tensor,
+    classes: torch.Tensor,
+    values: torch.Tensor | None,
+    x: torch.Tensor | None,
+    class_values: torch.Tensor,
+    ema: EmaModel | None = None,
+    state: tuple[torch.Tensor, ...] | None = None,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+    """Scores [N, t] of steps start .. start + t - 1 of N padded episodes and the EMA memory
+    state after them ("ema_error" carries it from block to block; the others return None)."""
+    if kind == "entropy":
+        return entropy_score(detector(context)), None
+    if kind == "surprise":
+        return surprise_score(detector(context), classes), None
+    if ema is None:
+        raise ValueError('detector_score "ema_error" needs the EMA copy of memory + predictor')
+    m, state = ema.memory(x, state)
+    logits = ema.predictor(m, context.unsqueeze(-2)).squeeze(-2)
+    return squared_error_score(logits, values, class_values), state
+
+
+@torch.no_grad()
 def score_episodes(
     kind: str,
     detector: Detector,
@@ -56,12 +81,7 @@ def score_episodes(
     state = None
     for start in range(0, classes.shape[1], TIME_CHUNK):
         part = slice(start, start + TIME_CHUNK)
-        if kind == "entropy":
-            scores[:, part] = entropy_score(detector(context[:, part]))
-        elif kind == "surprise":
-            scores[:, part] = surprise_score(detector(context[:, part]), classes[:, part])
-        else:
-            m, state = ema.memory(x[:, part], state)
-            logits = ema.predictor(m, context[:, part].unsqueeze(-2)).squeeze(-2)
-            scores[:, part] = squared_error_score(logits, values[:, part], class_values)
+        scores[:, part], state = score_block(kind, detector, context[:, part], classes[:, part],
+                                             values[:, part], x[:, part], class_values, ema,
+                                             state)
     return scores

@@ -1,6 +1,8 @@
 """U_t: the K highest-score steps k >= t of an episode, plus t itself (DESIGN.md §6).
 
 Both methods are linear in T and batched over episodes; neither ever forms a [T, T] array.
+`stream_targets` runs the same sweeps over one episode part by part, so that its temporaries
+stay bounded at any T (the learner's slots, DESIGN.md §13).
 K = 1 is one suffix-max sweep; K > 1 sweeps blocks of steps from the end, carrying the top K of
 everything after the block, so each step looks at one block and K carried candidates.
 """
@@ -36,12 +38,17 @@ def suffix_argmax(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return torch.cummin(record_at.flip(-1), dim=-1).values.flip(-1).clamp(max=scores.shape[1] - 1)
 
 
-def _suffix_topk(scores: torch.Tensor, top_k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _suffix_topk(scores: torch.Tensor, top_k: int, carry: tuple[torch.Tensor, torch.Tensor]
+                 | None = None, offset: int = 0) -> tuple[torch.Tensor, ...]:
+    """Top K over every suffix of `scores` [N, T] (steps offset .. offset + T - 1), given the
+    carried top K (values, indices) of the steps after them; also returns the new carry."""
     n, length = scores.shape
     indices = torch.empty(n, length, top_k, dtype=torch.long, device=scores.device)
     values = torch.empty(n, length, top_k, device=scores.device)
-    carry_v = torch.full((n, top_k), -torch.inf, device=scores.device)
-    carry_i = torch.full((n, top_k), length, dtype=torch.long, device=scores.device)
+    if carry is None:
+        carry = (torch.full((n, top_k), -torch.inf, device=scores.device),
+                 torch.full((n, top_k), offset + length, dtype=torch.long, device=scores.device))
+    carry_v, carry_i = carry
     for start in range(((length - 1) // _BLOCK) * _BLOCK, -1, -_BLOCK):
         block = scores[:, start:start + _BLOCK]
         size = block.shape[1]
@@ -49,14 +56,77 @@ def _suffix_topk(scores: torch.Tensor, top_k: int) -> tuple[torch.Tensor, torch.
         # Row i: the block's steps j >= i, then the carried top K of the steps after the block.
         cand_v = torch.cat([torch.where(later, block.unsqueeze(1), -torch.inf),
                             carry_v.unsqueeze(1).expand(n, size, top_k)], dim=-1)
-        block_i = torch.arange(start, start + size, device=scores.device)
+        block_i = torch.arange(offset + start, offset + start + size, device=scores.device)
         cand_i = torch.cat([block_i.expand(n, size, size),
                             carry_i.unsqueeze(1).expand(n, size, top_k)], dim=-1)
         best_v, best_pos = torch.topk(cand_v, top_k, dim=-1)
         values[:, start:start + size] = best_v
         indices[:, start:start + size] = cand_i.gather(-1, best_pos)
         carry_v, carry_i = best_v[:, 0], indices[:, start]
-    return values, indices
+    return values, indices, (carry_v, carry_i)
+
+
+def _suffix_argmax_chunk(scores: torch.Tensor, offset: int,
+                         carry: tuple[torch.Tensor, torch.Tensor] | None
+                         ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """`suffix_argmax` of steps offset .. offset + T - 1 of one episode (all live) given the
+    best (value, smallest index) of the steps after them, appended as one more candidate."""
+    steps = torch.arange(offset, offset + len(scores), device=scores.device)
+    if carry is not None:
+        scores, steps = torch.cat([scores, carry[0]]), torch.cat([steps, carry[1]])
+    suffix_max = torch.cummax(scores.flip(-1), dim=-1).values.flip(-1)
+    record_at = torch.where(scores == suffix_max, steps, torch.iinfo(torch.long).max)
+    nearest = torch.cummin(record_at.flip(-1), dim=-1).values.flip(-1)
+    return nearest[:len(nearest) - (carry is not None)], (suffix_max[:1], nearest[:1])
+
+
+def stream_targets(scores: torch.Tensor, top_k: int = 1, sweep_steps: int = 4096,
+                   horizon: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top-K part of U_t for one whole episode, with temporaries bounded by `sweep_steps`.
+
+    scores [T] -> (indices [T, K] long, valid [T, K] bool), equal to `select_targets` of the
+    episode padded to `horizon` steps in a batch, with `include_self=False` (invalid entries
+    point at t itself). Sweeps `sweep_steps`-step parts from the end carrying the top K of
+    everything after them. For K > 1 the episode's last 64-step block is padded as in that
+    batch: `torch.topk` breaks ties between equal scores differently when a row holds more
+    -inf padding, and the targets must not depend on how they were computed.
+    """
+    if top_k < 1 or sweep_steps % _BLOCK:
+        raise ValueError(f"top_k must be >= 1 and sweep_steps a multiple of {_BLOCK}")
+    length = len(scores)
+    padded = length if top_k == 1 else min(((length - 1) // _BLOCK + 1) * _BLOCK,
+                                           max(horizon or length, length))
+    lowest = torch.finfo(torch.float32).min
+    indices = torch.empty(length, top_k, dtype=torch.long, device=scores.device)
+    valid = torch.ones(length, top_k, dtype=torch.bool, device=scores.device)
+    carry = None
+    for start in range(((padded - 1) // sweep_steps) * sweep_steps, -1, -sweep_steps):
+        part = slice(start, min(start + sweep_steps, length))
+        masked = torch.nan_to_num(scores[part].float(), nan=-torch.inf).clamp(min=lowest)
+        if top_k == 1:
+            indices[part, 0], carry = _suffix_argmax_chunk(masked, start, carry)
+            continue
+        pad = min(start + sweep_steps, padded) - part.stop
+        masked = torch.cat([masked, masked.new_full((pad,), -torch.inf)])
+        values, found, carry = _suffix_topk(masked.unsqueeze(0), top_k,
+                                            None if carry is None else
+                                            (carry[0].unsqueeze(0), carry[1].unsqueeze(0)),
+                                            offset=start)
+        carry = (carry[0][0], carry[1][0])
+        real = part.stop - start
+        valid[part] = values[0, :real] > -torch.inf
+        own = torch.arange(start, part.stop, device=scores.device).unsqueeze(-1)
+        indices[part] = torch.where(valid[part], found[0, :real], own)
+    return indices, valid
+
+
+def with_self(indices: torch.Tensor, valid: torch.Tensor, steps: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Appends t itself to U_t ([..., K] indices/valid of steps `steps` [...]); it is invalid
+    where t is already among the top K, so that U_t is a set."""
+    own = steps.unsqueeze(-1).expand(*indices.shape[:-1], 1)
+    duplicate = ((indices == own) & valid).any(dim=-1, keepdim=True)
+    return torch.cat([indices, own], dim=-1), torch.cat([valid, ~duplicate], dim=-1)
 
 
 def select_targets(
@@ -77,14 +147,12 @@ def select_targets(
         indices = suffix_argmax(scores, lengths).unsqueeze(-1)
         valid = live.unsqueeze(-1)
     else:
-        values, indices = _suffix_topk(masked, top_k)
+        values, indices, _ = _suffix_topk(masked, top_k)
         valid = (values > -torch.inf) & live.unsqueeze(-1)
     indices = torch.where(valid, indices, steps.view(1, length, 1).expand_as(indices))
     if include_self:
-        own = steps.view(1, length, 1).expand(n, length, 1)
-        duplicate = ((indices == own) & valid).any(dim=-1, keepdim=True)
-        indices = torch.cat([indices, own], dim=-1)
-        valid = torch.cat([valid, live.unsqueeze(-1) & ~duplicate], dim=-1)
+        indices, valid = with_self(indices, valid, steps.expand(n, length))
+        valid[..., -1] &= live
     return indices, valid
 
 

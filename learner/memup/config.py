@@ -73,6 +73,14 @@ class MemUPConfig(MemUPModelConfig):
     """Episodes the background thread keeps ready; 0 samples synchronously (serial mode)."""
     sample_batch: int = 16
     """Episodes per call to the source's `sample`, and per batched detector-scoring pass."""
+    chunk_steps: int = 2048
+    """Steps per chunk of a slot's episode: a slot keeps on the device only the chunk its
+    cursor is in and the next one, and U_t as 2-byte codes per step plus the top K carried
+    past each chunk, so the learner's memory depends on B, r and this, never on the episode
+    length (DESIGN.md §13). A multiple of 64 (the selector's sweep block), >= rollout, at
+    most 32768. Training is the same for every value (tested). 2048 by measurement: at
+    T-Maze L = 100 000 the B = 64 windows take ~18 MB (4096: ~37 MB) and the learner's peak RSS
+    stays within 1.2x of L = 100 (bench/memup_learner.py --memory)."""
     device: str = "auto"
     """"auto" (CUDA when present), "cpu" or "cuda"."""
     num_threads: int = 1
@@ -102,6 +110,10 @@ class MemUPConfig(MemUPModelConfig):
                      "num_threads", "seed", "eval_seed", "eval_screen_episodes"):
             require_int(name, getattr(self, name), 0)
         require_bool("stagger_start", self.stagger_start)
+        require_int("chunk_steps", self.chunk_steps, 64)
+        if self.chunk_steps % 64 or self.chunk_steps > 32_768 or self.chunk_steps < self.rollout:
+            raise ValueError(f"chunk_steps must be a multiple of 64 in [rollout, 32768], got "
+                             f"{self.chunk_steps} (rollout {self.rollout}): use e.g. 2048")
 
 
 def with_env_sizes(config: MemUPConfig, obs_dim: int, num_actions: int) -> MemUPConfig:

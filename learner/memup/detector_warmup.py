@@ -11,36 +11,54 @@ are more distinct pairs than `max_rows` (continuous contexts) does it fall back 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
-from learner.memup.prepared import EpisodeBatch
+from learner.memup.columns import EpisodeColumns
 from memup_module import Detector, nll_per_entry
 
 
-def _distinct_rows(batch: EpisodeBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    steps = torch.arange(batch.num_steps, device=batch.x.device)
-    live = (steps.unsqueeze(0) < batch.lengths.unsqueeze(1)).flatten()
-    rows = torch.cat([batch.context.flatten(0, 1)[live],
-                      batch.classes.flatten()[live].unsqueeze(1).to(batch.context.dtype)], 1)
-    distinct, counts = torch.unique(rows, dim=0, return_counts=True)
-    return distinct[:, :-1], distinct[:, -1].long(), counts.to(batch.context.dtype)
+def _merge(distinct: torch.Tensor | None, counts: torch.Tensor | None, rows: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distinct rows (sorted) and their counts of what was seen so far plus `rows`."""
+    new, new_counts = torch.unique(rows, dim=0, return_counts=True)
+    if distinct is None:
+        return new, new_counts
+    merged, inverse = torch.unique(torch.cat([distinct, new]), dim=0, return_inverse=True)
+    total = torch.zeros(len(merged), dtype=counts.dtype, device=counts.device)
+    return merged, total.index_add_(0, inverse, torch.cat([counts, new_counts]))
+
+
+def distinct_rows(episodes: Sequence[EpisodeColumns], device: torch.device,
+                  part_steps: int = 4096) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(distinct contexts, their target classes, how many steps have each pair) over every
+    step of `episodes`, read `part_steps` steps at a time (bounded memory at any T)."""
+    distinct = counts = None
+    for episode in episodes:
+        for start in range(0, episode.length, part_steps):
+            stop = min(start + part_steps, episode.length)
+            rows = np.concatenate([episode.context(start, stop),
+                                   episode.classes[start:stop, None].astype(np.float32)], 1)
+            distinct, counts = _merge(distinct, counts, torch.from_numpy(rows).to(device))
+    return distinct[:, :-1], distinct[:, -1].long(), counts.to(distinct.dtype)
 
 
 def warm_up_detector(
     detector: Detector,
     optimizer: torch.optim.Optimizer,
-    batch: EpisodeBatch,
+    distinct: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     updates: int,
     max_rows: int,
     generator: torch.Generator,
     autocast: Callable[[], contextlib.AbstractContextManager],
 ) -> None:
-    """`updates` optimiser steps of the detector's NLL over all steps of `batch`."""
+    """`updates` optimiser steps of the detector's NLL over all steps whose distinct
+    (context, class, count) rows `distinct_rows` found."""
     if updates == 0:
         return
-    context, classes, counts = _distinct_rows(batch)
+    context, classes, counts = distinct
     everything = torch.ones(len(classes), dtype=torch.bool, device=classes.device)
     for _ in range(updates):
         if len(classes) <= max_rows:

@@ -3,48 +3,101 @@
 Scoring is one batched pass over at least `batch` episodes (the detector and the selector run
 once per batch, not once per finished slot); the scored episodes wait in a small ready queue.
 An episode's scores are therefore those of the detector at most one batch of refills old.
+
+The pass streams (DESIGN.md §13): the detector sees the batch `TIME_CHUNK` steps at a time,
+built from the raw columns, and the suffix top-K sweep runs over each episode part by part
+from the end. What stays is compact: per step the top-K part of U_t as 16-bit codes relative
+to the step's chunk (`chunk_targets.py`), per chunk the K steps after it that its steps may
+target, with their context and class.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import numpy as np
 import torch
 
+from learner.memup.chunk_targets import ChunkTargets, encode_targets
+from learner.memup.columns import EpisodeColumns
 from learner.memup.prefetch import Prefetcher
-from learner.memup.prepared import EpisodeBatch, PreparedEpisode, pad_episodes
-from memup_module import select_targets
+from memup_module import TIME_CHUNK, stream_targets
 
-Scorer = Callable[[EpisodeBatch], torch.Tensor]
-"""Padded episodes -> uncertainty scores [N, T] (the detector of the moment)."""
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """Steps start .. stop - 1 of N episodes, zero-padded past each one's length."""
+
+    start: int
+    x: torch.Tensor  # [N, t, x_dim]
+    context: torch.Tensor  # [N, t, F]
+    classes: torch.Tensor  # [N, t] long
+    values: torch.Tensor | None  # [N, t] f_t (built only when asked for)
+
+
+class StreamedBatch:
+    """N episodes seen block by block, as if padded to the longest (`horizon`) steps."""
+
+    def __init__(self, episodes: list[EpisodeColumns], device: torch.device) -> None:
+        self.episodes, self.device = episodes, device
+        self.horizon = max(e.length for e in episodes)
+        self.shape = torch.Size((len(episodes), self.horizon))
+
+    def blocks(self, steps: int = TIME_CHUNK,
+               values: Callable[[EpisodeColumns], np.ndarray] | None = None) -> Iterator[Block]:
+        """The blocks in order; `values(episode)` gives f_t when a score needs it (whole
+        episodes, one batch at a time)."""
+        all_values = None if values is None else [values(e) for e in self.episodes]
+        first = self.episodes[0]
+        x_dim, f_dim = first.obs.shape[1] + first.num_actions + 1, first.context_at(
+            np.zeros(0, np.int64)).shape[1]
+        for start in range(0, self.horizon, steps):
+            stop = min(start + steps, self.horizon)
+            n = (len(self.episodes), stop - start)
+            x, context = np.zeros((*n, x_dim), np.float32), np.zeros((*n, f_dim), np.float32)
+            classes = np.zeros(n, np.int64)
+            block_values = np.zeros(n, np.float32) if all_values is not None else None
+            for i, e in enumerate(self.episodes):
+                end = min(stop, e.length)
+                if end <= start:
+                    continue
+                x[i, :end - start], context[i, :end - start] = e.x(start, end), e.context(
+                    start, end)
+                classes[i, :end - start] = e.classes[start:end]
+                if block_values is not None:
+                    block_values[i, :end - start] = all_values[i][start:end]
+            yield Block(start, *(None if a is None else torch.from_numpy(a).to(self.device)
+                                 for a in (x, context, classes, block_values)))
+
+
+Scorer = Callable[[StreamedBatch], torch.Tensor]
+"""Episodes streamed block by block -> uncertainty scores [N, horizon] (the detector of the
+moment)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class ScoredEpisode:
-    """One episode's training tensors, trimmed to its length T."""
+    """One episode ready for a slot: its columns and its targets U_t, chunk by chunk."""
 
-    x: torch.Tensor  # [T, x_dim]
-    context: torch.Tensor  # [T, F]
-    classes: torch.Tensor  # [T]
-    targets: torch.Tensor  # [T, K1] steps of U_t
-    target_valid: torch.Tensor  # [T, K1]
+    columns: EpisodeColumns
+    targets: ChunkTargets
 
     @property
     def length(self) -> int:
-        return len(self.classes)
+        return self.columns.length
 
 
 class EpisodeLoader:
-    def __init__(self, prefetcher: Prefetcher[PreparedEpisode], device: torch.device,
-                 top_k: int, include_self: bool, batch: int) -> None:
+    def __init__(self, prefetcher: Prefetcher[EpisodeColumns], device: torch.device,
+                 top_k: int, batch: int, chunk_steps: int) -> None:
         self._prefetcher, self._device = prefetcher, device
-        self._top_k, self._include_self, self._batch = top_k, include_self, batch
-        self._pending: list[PreparedEpisode] = []
+        self._top_k, self._batch, self._chunk_steps = top_k, batch, chunk_steps
+        self._pending: list[EpisodeColumns] = []
         self._ready: collections.deque[ScoredEpisode] = collections.deque()
 
-    def prepared(self, n: int) -> list[PreparedEpisode]:
+    def prepared(self, n: int) -> list[EpisodeColumns]:
         """`n` unscored episodes; they are also the next ones `take` scores (detector warm-up
         trains on them before the first slots are filled)."""
         self._pending += self._prefetcher.get(max(n - len(self._pending), 0))
@@ -62,10 +115,14 @@ class EpisodeLoader:
         """Drops scored episodes (after a restore their scores belong to another detector)."""
         self._ready.clear()
 
-    def _score(self, episodes: list[PreparedEpisode], score: Scorer) -> list[ScoredEpisode]:
-        batch = pad_episodes(episodes, self._device)
-        targets, valid = select_targets(score(batch), batch.lengths, self._top_k,
-                                        self._include_self)
-        return [ScoredEpisode(batch.x[i, :n], batch.context[i, :n], batch.classes[i, :n],
-                              targets[i, :n], valid[i, :n])
-                for i, n in enumerate(batch.lengths.tolist())]
+    def _score(self, episodes: list[EpisodeColumns], score: Scorer) -> list[ScoredEpisode]:
+        batch = StreamedBatch(episodes, self._device)
+        scores = score(batch)
+        scored = []
+        for i, episode in enumerate(episodes):
+            indices, valid = stream_targets(scores[i, :episode.length], self._top_k,
+                                            horizon=batch.horizon)
+            targets = encode_targets(episode, indices.cpu().numpy(), valid.cpu().numpy(),
+                                     self._chunk_steps)
+            scored.append(ScoredEpisode(episode, targets))
+        return scored

@@ -1,4 +1,9 @@
-"""B training slots, each holding one episode and a cursor, in preallocated [B, T_max] tensors.
+"""B training slots, each holding one episode and a cursor, and on the device only a window.
+
+A slot's window is the chunk its cursor is in and the next one (`chunk_steps` >= r, so the
+next r steps always fit), built from the episode's columns when the cursor needs it, with the
+carried targets of both chunks appended to its context rows (`chunk_targets.py`). The buffer
+is [B, min(2 x chunk_steps, longest episode)]: its size never depends on the episode length.
 
 An update reads the next r steps of every slot with a handful of flat gathers (no Python loop
 over slots). Steps past a slot's episode end come back with `valid = False`; the trainer masks
@@ -12,6 +17,8 @@ import dataclasses
 import numpy as np
 import torch
 
+from learner.memup.chunk_targets import ChunkTargets, encode_targets
+from learner.memup.columns import EpisodeColumns
 from learner.memup.loader import ScoredEpisode
 
 _CAPACITY_QUANTUM = 256
@@ -31,51 +38,38 @@ class Rollout:
 
 
 class SlotBuffer:
-    """Episode storage of the B slots; grows (never shrinks) to the longest episode seen."""
+    """The B slots: their episodes (host) and the device windows the rollouts read."""
 
-    def __init__(self, num_slots: int, x_dim: int, context_dim: int, targets_per_step: int,
-                 device: torch.device) -> None:
-        self.num_slots, self.device = num_slots, device
-        self._dims = (x_dim, context_dim, targets_per_step)
+    def __init__(self, num_slots: int, x_dim: int, context_dim: int, top_k: int,
+                 include_self: bool, chunk_steps: int, device: torch.device) -> None:
+        self.num_slots, self.device, self.chunk_steps = num_slots, device, chunk_steps
+        self._dims = (x_dim, context_dim, top_k + include_self)
+        self._top_k, self._include_self = top_k, include_self
+        self.episodes: list[ScoredEpisode | None] = [None] * num_slots
         self.lengths = np.zeros(num_slots, np.int64)
         self.cursors = np.zeros(num_slots, np.int64)
+        self.window_start = np.zeros(num_slots, np.int64)
+        self.window_stop = np.zeros(num_slots, np.int64)
         self._allocate(0)
 
     def _allocate(self, capacity: int) -> None:
         x_dim, context_dim, k1 = self._dims
-        b, dev = self.num_slots, self.device
+        b, dev, rows = self.num_slots, self.device, capacity + 2 * self._top_k
         self.capacity = capacity
         self.x = torch.zeros(b, capacity, x_dim, device=dev)
-        self.context = torch.zeros(b, capacity, context_dim, device=dev)
-        self.classes = torch.zeros(b, capacity, dtype=torch.long, device=dev)
-        self.targets = torch.zeros(b, capacity, k1, dtype=torch.long, device=dev)
+        self.context = torch.zeros(b, rows, context_dim, device=dev)  # window, then carried
+        self.classes = torch.zeros(b, rows, dtype=torch.long, device=dev)
+        self.targets = torch.zeros(b, capacity, k1, dtype=torch.long, device=dev)  # rows
         self.target_valid = torch.zeros(b, capacity, k1, dtype=torch.bool, device=dev)
-
-    def _tensors(self) -> dict[str, torch.Tensor]:
-        return {"x": self.x, "context": self.context, "classes": self.classes,
-                "targets": self.targets, "target_valid": self.target_valid}
-
-    def _grow(self, needed: int) -> None:
-        old = self._tensors()
-        old_capacity = self.capacity
-        self._allocate(-(-needed // _CAPACITY_QUANTUM) * _CAPACITY_QUANTUM)
-        for name, tensor in self._tensors().items():
-            tensor[:, :old_capacity] = old[name]
+        self.window_stop[:] = self.window_start  # every window must be built again
 
     def load(self, slots: np.ndarray, episodes: list[ScoredEpisode]) -> None:
-        """Puts `episodes[i]` into slot `slots[i]`, cursor at step 0."""
-        longest = max(e.length for e in episodes)
-        if longest > self.capacity:
-            self._grow(longest)
+        """Puts `episodes[i]` into slot `slots[i]`, cursor at step 0 (window built lazily)."""
         for slot, episode in zip(slots.tolist(), episodes):
-            steps = slice(0, episode.length)
-            self.x[slot, steps] = episode.x
-            self.context[slot, steps] = episode.context
-            self.classes[slot, steps] = episode.classes
-            self.targets[slot, steps] = episode.targets
-            self.target_valid[slot, steps] = episode.target_valid
+            self.episodes[slot] = episode
             self.lengths[slot] = episode.length
         self.cursors[slots] = 0
+        self.window_start[slots] = self.window_stop[slots] = 0
 
     def finished(self) -> np.ndarray:
         """Indices of slots with no step left (also every slot before the first load)."""
@@ -88,40 +82,125 @@ class SlotBuffer:
     def advance(self, steps: int) -> None:
         self.cursors += steps
 
+    def _window(self, slot: int) -> None:
+        """Builds slot `slot`'s window: the chunk of its cursor and the next one."""
+        episode, chunk = self.episodes[slot], self.chunk_steps
+        start, stop = self._bounds(slot)
+        n, cap, columns, targets = stop - start, self.capacity, episode.columns, episode.targets
+        to = self._to_device
+        self.x[slot, :n] = to(columns.x(start, stop))
+        self.context[slot, :n] = to(columns.context(start, stop))
+        self.classes[slot, :n] = to(columns.classes[start:stop].astype(np.int64))
+        first = start // chunk
+        carried = slice(first, min(first + 2, len(targets.carry_index)))
+        count = (carried.stop - carried.start) * self._top_k
+        self.context[slot, cap:cap + count] = to(targets.carry_context[carried].reshape(count, -1))
+        self.classes[slot, cap:cap + count] = to(targets.carry_classes[carried].reshape(-1))
+        rows, valid, index = targets.resolve(start, stop, cap)
+        if self._include_self:  # t itself, unless already among the top K (U_t is a set)
+            steps = np.arange(start, stop)
+            duplicate = ((index == steps[:, None]) & valid).any(-1, keepdims=True)
+            rows = np.concatenate([rows, (steps - start)[:, None]], 1)
+            valid = np.concatenate([valid, ~duplicate], 1)
+        self.targets[slot, :n] = to(rows)
+        self.target_valid[slot, :n] = to(valid)
+        self.window_start[slot], self.window_stop[slot] = start, stop
+
+    def _bounds(self, slot: int) -> tuple[int, int]:
+        chunk = self.chunk_steps
+        start = int(self.cursors[slot]) // chunk * chunk
+        return start, min(start + 2 * chunk, int(self.lengths[slot]))
+
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+
+    def _ensure_windows(self, length: int) -> None:
+        live = self.cursors < self.lengths
+        outside = (self.cursors < self.window_start) | (
+            (self.cursors + length > self.window_stop) & (self.window_stop < self.lengths))
+        stale = np.flatnonzero(live & outside).tolist()
+        needed = max((np.subtract(*self._bounds(s)[::-1]) for s in stale), default=0)
+        if needed > self.capacity:  # grow first: growing drops every window
+            quantized = -(-needed // _CAPACITY_QUANTUM) * _CAPACITY_QUANTUM
+            self._allocate(min(quantized, 2 * self.chunk_steps))
+            stale = np.flatnonzero(live).tolist()
+        for slot in stale:
+            self._window(slot)
+
     def rollout(self, length: int) -> Rollout:
-        """Steps cursor .. cursor + length - 1 of every slot."""
+        """Steps cursor .. cursor + length - 1 of every slot (length <= chunk_steps)."""
+        if length > self.chunk_steps:
+            raise ValueError(f"a rollout of {length} steps needs chunk_steps >= {length}")
+        self._ensure_windows(length)
         b, cap = self.num_slots, self.capacity
+        rows = cap + 2 * self._top_k
         t = self.cursors[:, None] + np.arange(length)
         valid = t < self.lengths[:, None]
-        row_start = np.arange(b)[:, None] * cap
-        flat_t = torch.from_numpy(row_start + np.minimum(t, cap - 1)).to(self.device)
+        offset = np.clip(t - self.window_start[:, None], 0, max(cap - 1, 0))
+        flat_t = torch.from_numpy(np.arange(b)[:, None] * cap + offset).to(self.device)
+        flat_row = torch.from_numpy(np.arange(b)[:, None] * rows + offset).to(self.device)
         valid_t = torch.from_numpy(valid).to(self.device)
         k1 = self._dims[2]
         targets = self.targets.view(b * cap, k1)[flat_t]
-        target_flat = targets + torch.from_numpy(row_start).to(self.device).unsqueeze(-1)
-        context = self.context.view(b * cap, -1)
+        target_flat = targets + torch.from_numpy(np.arange(b)[:, None] * rows).to(
+            self.device).unsqueeze(-1)
+        context = self.context.view(b * rows, -1)
         return Rollout(
             x=self.x.view(b * cap, -1)[flat_t],
             valid=valid_t,
-            context=context[flat_t],
-            classes=self.classes.view(-1)[flat_t],
+            context=context[flat_row],
+            classes=self.classes.view(-1)[flat_row],
             target_context=context[target_flat],
             target_classes=self.classes.view(-1)[target_flat],
             target_valid=self.target_valid.view(b * cap, k1)[flat_t] & valid_t.unsqueeze(-1),
         )
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """Slot contents trimmed to the longest loaded episode (plain tensors)."""
-        used = int(self.lengths.max()) if self.num_slots else 0
-        state = {name: t[:, :used].cpu().clone() for name, t in self._tensors().items()}
-        state["lengths"] = torch.from_numpy(self.lengths.copy())
-        state["cursors"] = torch.from_numpy(self.cursors.copy())
-        return state
+    def nbytes(self) -> int:
+        """Bytes the buffer itself holds: device windows and the slots' compact targets (the
+        episodes' raw columns belong to whoever sampled them)."""
+        windows = sum(t.numel() * t.element_size() for t in (
+            self.x, self.context, self.classes, self.targets, self.target_valid))
+        return windows + sum(e.targets.nbytes + e.columns.classes.nbytes
+                             for e in self.episodes if e is not None)
 
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        used = state["x"].shape[1]
-        self._allocate(-(-used // _CAPACITY_QUANTUM) * _CAPACITY_QUANTUM if used else 0)
-        for name, tensor in self._tensors().items():
-            tensor[:, :used] = state[name].to(self.device)
+    def state_dict(self) -> dict:
+        """Each slot's episode (columns and compact targets), cursors (plain arrays/tensors);
+        the windows are rebuilt from them."""
+        slots = [None if e is None else {
+            "obs": e.columns.obs, "action": e.columns.action, "reward": e.columns.reward,
+            "classes": e.columns.classes, "num_actions": e.columns.num_actions,
+            "chunk_steps": e.targets.chunk_steps, **e.targets.state()}
+            for e in self.episodes]
+        return {"episodes": [None if s is None else {k: _plain(v) for k, v in s.items()}
+                             for s in slots],
+                "lengths": torch.from_numpy(self.lengths.copy()),
+                "cursors": torch.from_numpy(self.cursors.copy())}
+
+    def load_state_dict(self, state: dict) -> None:
+        episodes: list[ScoredEpisode | None] = []
+        for saved in state["episodes"]:
+            if saved is None:
+                episodes.append(None)
+                continue
+            a = {k: v.numpy() if torch.is_tensor(v) else v for k, v in saved.items()}
+            columns = EpisodeColumns(a["obs"], a["action"], a["reward"], a["classes"],
+                                     int(a["num_actions"]))
+            targets = ChunkTargets(int(a["chunk_steps"]), a["codes"].astype(np.uint16),
+                                   a["carry_index"], a["carry_context"], a["carry_classes"])
+            if targets.chunk_steps != self.chunk_steps:  # resumed with another chunk size
+                _, valid, index = targets.resolve(0, columns.length, 0)
+                targets = encode_targets(columns, index, valid, self.chunk_steps)
+            episodes.append(ScoredEpisode(columns, targets))
+        self.episodes = episodes
         self.lengths = state["lengths"].cpu().numpy().astype(np.int64)
         self.cursors = state["cursors"].cpu().numpy().astype(np.int64)
+        self.window_start[:] = self.window_stop[:] = 0
+
+
+def _plain(value):
+    """numpy -> tensor so that checkpoints load with weights_only=True."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.uint16:  # torch has no uint16 before 2.3's limited support
+            value = value.astype(np.int32)
+        return torch.from_numpy(np.ascontiguousarray(value))
+    return value

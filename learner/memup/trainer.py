@@ -28,12 +28,12 @@ import torch
 from envs import EnvConfig, TMazeConfig, as_env_config, describe_env
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
 from learner.memup.config import MemUPConfig, with_env_sizes
-from learner.memup.detector_warmup import warm_up_detector
+from learner.memup.columns import EpisodeColumns, episode_columns
+from learner.memup.detector_warmup import distinct_rows, warm_up_detector
 from learner.memup.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
-from learner.memup.loader import EpisodeLoader
+from learner.memup.loader import EpisodeLoader, StreamedBatch
 from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
 from learner.memup.prefetch import Prefetcher
-from learner.memup.prepared import EpisodeBatch, PreparedEpisode, pad_episodes, prepare_episode
 from learner.memup.slots import Rollout, SlotBuffer
 from learner.progress import progress_bar
 from memup_module import (
@@ -49,7 +49,7 @@ from memup_module import (
     masked_nll,
     rewards_seen,
     save_memory,
-    score_episodes,
+    score_block,
     selection_scores,
 )
 
@@ -119,15 +119,16 @@ class MemUPTrainer:
         memory_config = config.memory
         self.slots = SlotBuffer(config.batch_slots, memory_config.input_size,
                                 memory_config.obs_dim + memory_config.num_actions,
-                                config.targets_per_step, self.device)
+                                config.top_k, config.include_self, config.chunk_steps,
+                                self.device)
         self.state = self.memory.initial_state(config.batch_slots, self.device)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = self.slot_steps = self.episodes_loaded = 0
         self.started = False
-        self._prefetcher: Prefetcher[PreparedEpisode] = Prefetcher(
+        self._prefetcher: Prefetcher[EpisodeColumns] = Prefetcher(
             source, self._prepare, config.prefetch_episodes, config.sample_batch)
         self._loader = EpisodeLoader(self._prefetcher, self.device, config.top_k,
-                                     config.include_self, config.sample_batch)
+                                     config.sample_batch, config.chunk_steps)
         self._held_out_episodes = held_out
         self._held_out: HeldOutSet | None = None
         self._reset_stats()
@@ -141,18 +142,26 @@ class MemUPTrainer:
     def _clip(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
         return torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
 
-    def _prepare(self, episode: EpisodeLike) -> PreparedEpisode:
-        return prepare_episode(episode, self.config, self.codec)
+    def _prepare(self, episode: EpisodeLike) -> EpisodeColumns:
+        return episode_columns(episode, self.config, self.codec)
 
-    def _scores(self, batch: EpisodeBatch) -> torch.Tensor:
+    def _scores(self, batch: StreamedBatch) -> torch.Tensor:
+        kind = self.config.detector_score
+
         def detector_scores() -> torch.Tensor:
-            with self._autocast():
-                return score_episodes(self.config.detector_score, self.detector, batch.context,
-                                      batch.classes, batch.values, batch.x, self.class_values,
-                                      self.ema)
+            scores = torch.empty(batch.shape, device=self.device)
+            state = None
+            values = (lambda e: e.values(self.config)) if kind == "ema_error" else None
+            for block in batch.blocks(values=values):
+                part = slice(block.start, block.start + block.classes.shape[1])
+                with self._autocast():
+                    scores[:, part], state = score_block(
+                        kind, self.detector, block.context, block.classes, block.values,
+                        block.x, self.class_values, self.ema, state)
+            return scores
 
-        return selection_scores(self.config.target_selection, detector_scores,
-                                batch.classes.shape, self.device, self.generator)
+        return selection_scores(self.config.target_selection, detector_scores, batch.shape,
+                                self.device, self.generator)
 
     def _load(self, slots: np.ndarray) -> None:
         self.slots.load(slots, self._loader.take(len(slots), self._scores))
@@ -164,7 +173,8 @@ class MemUPTrainer:
     def _start(self) -> None:
         slots = self.config.batch_slots
         warm_up_detector(self.detector, self.optimizer,
-                         pad_episodes(self._loader.prepared(slots), self.device),
+                         distinct_rows(self._loader.prepared(slots), self.device)
+                         if self.config.detector_warmup_updates else None,
                          self.config.detector_warmup_updates, self.config.detector_warmup_max_rows,
                          self.generator, self._autocast)
         self._load(np.arange(slots))

@@ -6,7 +6,8 @@ import torch
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.detector_warmup import _distinct_rows, warm_up_detector
+from learner.memup.columns import episode_columns
+from learner.memup.detector_warmup import distinct_rows, warm_up_detector
 from learner.memup.episodes import generate_episodes
 from learner.memup.prepared import pad_episodes, prepare_episode
 from memup_module import Detector, MemoryConfig, make_codec, masked_nll, nll_per_entry
@@ -17,15 +18,17 @@ TMAZE = TMazeConfig(corridor_length=40)
 
 def _batch():
     codec = make_codec(CONFIG, (-3.0, 0.0, 4.0))
-    episodes = [prepare_episode(e, CONFIG, codec) for e in generate_episodes(TMAZE, 12, 0)]
-    return pad_episodes(episodes, torch.device("cpu"))
+    episodes = generate_episodes(TMAZE, 12, 0)
+    columns = [episode_columns(e, CONFIG, codec) for e in episodes]
+    return pad_episodes([prepare_episode(e, CONFIG, codec) for e in episodes],
+                        torch.device("cpu")), columns
 
 
 def test_weighted_distinct_pairs_equal_the_mean_over_all_steps():
     torch.manual_seed(0)
     detector = Detector(MemoryConfig(), 16, 16, 3)
-    batch = _batch()
-    context, classes, counts = _distinct_rows(batch)
+    batch, columns = _batch()
+    context, classes, counts = distinct_rows(columns, torch.device("cpu"), part_steps=16)
     assert len(classes) < 64 and counts.sum() == batch.lengths.sum()
     weighted = (nll_per_entry(detector(context), classes, torch.ones_like(classes).bool())
                 * counts / counts.sum()).sum()
@@ -39,9 +42,10 @@ def test_warm_up_learns_that_only_the_junction_is_uncertain():
     torch.manual_seed(0)
     detector = Detector(MemoryConfig(), 64, 64, 3)
     optimizer = torch.optim.Adam(detector.parameters(), lr=1e-3)
-    batch = _batch()
+    batch, columns = _batch()
+    rows = distinct_rows(columns, torch.device("cpu"))
     for max_rows in (4096, 8):  # full batch, then the sampling fallback keeps working
-        warm_up_detector(detector, optimizer, batch, 200, max_rows, torch.Generator(),
+        warm_up_detector(detector, optimizer, rows, 200, max_rows, torch.Generator(),
                          contextlib.nullcontext)
     probabilities = torch.softmax(detector(batch.context), -1)
     junctions = batch.lengths - 1

@@ -1,11 +1,12 @@
 """The selector against a brute-force O(T^2) reference."""
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memup_module import select_targets, suffix_argmax
+from memup_module import select_targets, stream_targets, suffix_argmax
 
 
 def brute_force(scores: list[float], top_k: int) -> list[list[int]]:
@@ -73,3 +74,17 @@ def test_linear_methods_handle_long_episodes():
     assert torch.equal(top1[0, :, 0], top3[0, :, 0])
     junction = int(lengths[1]) - 1
     assert top1[1, junction, 0].item() == junction and not valid3[1, junction, 1]
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 3])
+def test_streamed_targets_equal_the_batched_ones_part_by_part(top_k):
+    """Per episode and 64-step parts from the end: the same U_t as the padded batch, ties
+    (frequent: equal contexts score equally) broken the same way."""
+    generator = torch.Generator().manual_seed(top_k)
+    lengths = torch.tensor([1, 63, 64, 65, 200, 333])
+    scores = torch.randint(0, 3, (6, 350), generator=generator).float()
+    scores[1, :5] = float("nan")
+    indices, valid = select_targets(scores, lengths, top_k, include_self=False)
+    for i, length in enumerate(lengths.tolist()):
+        got, got_valid = stream_targets(scores[i, :length], top_k, sweep_steps=64, horizon=350)
+        assert torch.equal(got, indices[i, :length]) and torch.equal(got_valid, valid[i, :length])

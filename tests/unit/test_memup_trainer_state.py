@@ -64,7 +64,8 @@ def test_carried_state_at_every_rollout_start_equals_an_unchunked_pass():
             if cursor == 0:
                 expected = torch.zeros(SMALL.memory.hidden_size)
             else:
-                expected = counting(slots.x[s:s + 1, :cursor])[1][0][0].detach()
+                x = torch.from_numpy(slots.episodes[s].columns.x(0, cursor)).unsqueeze(0)
+                expected = counting(x)[1][0][0].detach()
             assert torch.equal(trainer.state[0][s], expected), (s, cursor)
             assert not trainer.state[0].requires_grad
     assert boundaries_crossed > 20  # episodes of 5-8 steps, rollouts of 3: many resets
@@ -148,11 +149,14 @@ def test_rollout_gathers_the_slot_steps_and_their_targets():
             if t >= slots.lengths[s]:
                 assert not rollout.valid[s, j] and not rollout.target_valid[s, j].any()
                 continue
-            assert torch.equal(rollout.x[s, j], slots.x[s, t])
-            assert torch.equal(rollout.context[s, j], slots.context[s, t])
-            for i, k in enumerate(slots.targets[s, t].tolist()):
-                assert torch.equal(rollout.target_context[s, j, i], slots.context[s, k])
-                assert rollout.target_classes[s, j, i] == slots.classes[s, k]
+            columns = slots.episodes[s].columns
+            assert torch.equal(rollout.x[s, j], torch.from_numpy(columns.x(t, t + 1)[0]))
+            assert torch.equal(rollout.context[s, j], torch.from_numpy(columns.context(t, t + 1)[0]))
+            top_k = slots.episodes[s].targets.resolve(t, t + 1, 0)[2][0].tolist()
+            for i, k in enumerate(top_k + [t]):  # include_self: t itself last
+                assert torch.equal(rollout.target_context[s, j, i],
+                                   torch.from_numpy(columns.context(k, k + 1)[0]))
+                assert rollout.target_classes[s, j, i] == int(columns.classes[k])
 
 
 def test_slot_steps_count_only_real_steps():

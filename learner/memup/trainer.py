@@ -28,6 +28,7 @@ import torch
 from envs import EnvConfig, TMazeConfig, as_env_config, describe_env
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
 from learner.memup.config import MemUPConfig, with_env_sizes
+from learner.memup.device import available_cores, resolve_device
 from learner.memup.columns import EpisodeColumns, episode_columns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
 from learner.memup.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
@@ -61,15 +62,6 @@ _SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "detector_hidden"
                  "top_k", "include_self", "target", "num_return_bins", "detector_score")
 
 
-def resolve_device(name: str) -> torch.device:
-    """"auto" -> CUDA when present, else CPU."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError('device "cuda" was asked for but torch sees no GPU: use "auto" or "cpu"')
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def rollout_losses(memory: Memory, predictor: Predictor, detector: Detector, rollout: Rollout,
                    state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
     """(memory + predictor NLL over every valid (t, k ∈ U_t), detector NLL over every valid
@@ -79,10 +71,6 @@ def rollout_losses(memory: Memory, predictor: Predictor, detector: Detector, rol
     loss = masked_nll(logits, rollout.target_classes, rollout.target_valid)
     detector_loss = masked_nll(detector(rollout.context), rollout.classes, rollout.valid)
     return loss, detector_loss, state
-
-
-def _available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 class MemUPTrainer:
@@ -95,7 +83,7 @@ class MemUPTrainer:
         config = with_env_sizes(config, self.env.obs_dim, self.env.num_actions)
         self.config = config
         self.device = resolve_device(config.device)
-        torch.set_num_threads(config.num_threads or _available_cores())
+        torch.set_num_threads(config.num_threads or available_cores())
         self.codec = _codec_for(config, self.env.reward_values, source)
         classes = self.codec.num_classes
         self.class_values = torch.as_tensor(self.codec.decode(np.arange(classes)),

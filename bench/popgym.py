@@ -49,7 +49,7 @@ _ROW_KEYS = {
 
 
 def run_one(task: str, selection: str) -> dict:
-    from learner.config import load_config
+    from learner.config import load_config, save_config
     from learner.pipeline import run_pipeline
     from learner.run_dir import RunDir
 
@@ -58,6 +58,7 @@ def run_one(task: str, selection: str) -> dict:
     config = load_config(ROOT / "configs" / f"{task}.yaml", overrides=overrides)
     run = RunDir.create(ROOT / "runs" / "bench-popgym" / f"{task}-{selection}-"
                         f"{time.strftime('%Y%m%d-%H%M%S')}")
+    save_config(config, run.config)
     figures = run_pipeline(config, run, dashboard=False)
     row = {"task": task, "env_id": config.env.id, "selection": selection, "run_dir":
            str(run.root.relative_to(ROOT))}

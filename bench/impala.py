@@ -34,7 +34,7 @@ PRETRAIN_EPISODES = 2000
 THROUGHPUT_ITERATIONS = 8
 
 
-def pretrain_memory(tmaze: TMazeConfig, path: Path) -> dict:
+def pretrain(tmaze: TMazeConfig, path: Path) -> dict:
     """Phase I on random-policy episodes until junction accuracy >= 0.99; exports `path`."""
     start = time.perf_counter()
     metrics = pretrain_memory(tmaze, MemUPConfig(), PRETRAIN_EPISODES, path)
@@ -108,7 +108,7 @@ def run(quick: bool = False, memories: dict[int, Path] | None = None) -> dict:
                     result["pretraining"][str(length)] = {"given": str(memories[length])}
                 else:
                     memories[length] = Path(scratch) / f"memory-{length}.pt"
-                    result["pretraining"][str(length)] = pretrain_memory(
+                    result["pretraining"][str(length)] = pretrain(
                         TMazeConfig(corridor_length=length), memories[length])
             longest = max(lengths)
             for runners in (0,) if quick else (0, 1, 2):

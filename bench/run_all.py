@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 
 BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner", "impala",
-              "length_eval"]
+              "impala_sampling", "length_eval"]
+# Longer than the rest together (every POPGym/MiniGrid preset, each target selection): only on
+# request, `make bench BENCH=popgym` (BENCH_TASKS / BENCH_SELECTIONS narrow it).
+ON_REQUEST = ["popgym"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

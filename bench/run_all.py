@@ -14,9 +14,9 @@ from pathlib import Path
 
 BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner", "impala",
               "impala_sampling", "length_eval"]
-# Longer than the rest together (every POPGym/MiniGrid preset, each target selection): only on
-# request, `make bench BENCH=popgym` (BENCH_TASKS / BENCH_SELECTIONS narrow it).
-ON_REQUEST = ["popgym"]
+# Not in the default list: `popgym` takes longer than the rest together (every POPGym/MiniGrid
+# preset, each target selection); run it with `make bench BENCH=popgym` (BENCH_TASKS and
+# BENCH_SELECTIONS narrow it).
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from envs import memory_inputs
+from learner.memup.columns import episode_columns
 from learner.memup.config import MemUPConfig
 from learner.memup.episodes import EpisodeLike
-from memup_module import TargetCodec, episode_targets
+from memup_module import TargetCodec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,27 +35,11 @@ class PreparedEpisode:
 def prepare_episode(
     episode: EpisodeLike, config: MemUPConfig, codec: TargetCodec
 ) -> PreparedEpisode:
-    """Validates one episode's columns and derives its training arrays."""
-    obs = np.asarray(episode.obs, np.float32)
-    action = np.asarray(episode.action)
-    reward = np.asarray(episode.reward, np.float32)
-    memory = config.memory
-    if obs.ndim != 2 or obs.shape[1] != memory.obs_dim or len(obs) == 0:
-        raise ValueError(f"episode obs must be [T >= 1, {memory.obs_dim}], got {obs.shape}")
-    if action.shape != (len(obs),) or reward.shape != (len(obs),):
-        raise ValueError(f"episode columns disagree: obs {obs.shape}, action {action.shape}, "
-                         f"reward {reward.shape}")
-    if action.min() < 0 or action.max() >= memory.num_actions:
-        raise ValueError(f"episode actions must lie in [0, {memory.num_actions})")
-    if not (np.isfinite(obs).all() and np.isfinite(reward).all()):
-        raise ValueError("episode holds a non-finite observation or reward")
-    action = action.astype(np.int64)
-    context = np.zeros((len(obs), memory.obs_dim + memory.num_actions), np.float32)
-    context[:, :memory.obs_dim] = obs
-    context[np.arange(len(obs)), memory.obs_dim + action] = 1.0
-    values = episode_targets(reward, config.target, config.gamma)
-    x = memory_inputs(obs, action, reward, memory.num_actions)
-    return PreparedEpisode(x, context, values, codec.encode(values))
+    """Validates one episode's columns and derives its whole training arrays (evaluation and
+    tests; training keeps `EpisodeColumns` and builds a window at a time)."""
+    columns = episode_columns(episode, config, codec)
+    return PreparedEpisode(columns.x(0, columns.length), columns.context(0, columns.length),
+                           columns.values(config), columns.classes.astype(np.int64))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -111,7 +111,8 @@ def _make_raw(config: EnvConfig) -> gym.Env:
     if config.id not in gym.registry:
         close = difflib.get_close_matches(config.id, list(gym.registry), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        module_hint = "" if config.imports else " or name the module that registers it in env.import"
+        module_hint = ("" if config.imports
+                       else " or name the module that registers it in env.import")
         raise EnvSetupError(f"env {config.id} is not a registered gymnasium id{hint} (check the "
                             f"spelling{module_hint})")
     try:

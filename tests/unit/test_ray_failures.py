@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 import ray.exceptions as ray_errors
 
 from learner import cli, supervisor

@@ -17,13 +17,14 @@ import importlib
 
 import gymnasium as gym
 
+from envs.agent_inputs import NUM_ACTIONS
 from envs.env_config import EnvConfig, as_env_config
 from envs.flat_observation import FlatFloatObservation, UnflattenableSpaceError, flat_size
+from envs.noisy_tmaze import OBS_DIM
 from envs.seeded_vector import SeededSyncVectorEnv
 
 # A horizon for envs that declare none, so evaluation loops always end.
 DEFAULT_MAX_EPISODE_STEPS = 100_000
-_INSTALL_HINTS = {"popgym": "popgym", "minigrid": "minigrid"}
 
 
 class EnvSetupError(ValueError):
@@ -51,7 +52,7 @@ def import_env_modules(config: EnvConfig) -> None:
         try:
             importlib.import_module(module)
         except ImportError as error:
-            package = _INSTALL_HINTS.get(module.split(".")[0], module.split(".")[0])
+            package = module.split(".")[0]  # popgym, minigrid: the package is the module
             raise EnvSetupError(
                 f"env {config.id}: cannot import {module!r} ({error}); install it with "
                 f"`pip install {package}` (`make install` installs popgym and minigrid)"
@@ -64,7 +65,7 @@ def describe_env(env: EnvConfig | object) -> EnvSpec:
     config = as_env_config(env)
     if config.is_tmaze:
         tmaze = config.tmaze
-        return EnvSpec(config, 3, 2, tmaze.max_episode_steps,
+        return EnvSpec(config, OBS_DIM, NUM_ACTIONS, tmaze.max_episode_steps,
                        (float(tmaze.failure_reward), 0.0, float(tmaze.success_reward)))
     single = _make_raw(config)
     try:

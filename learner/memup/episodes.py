@@ -50,11 +50,6 @@ class GeneratedEpisode:
     meta: Mapping[str, Any]
 
 
-def tmaze_reward_values(tmaze: TMazeConfig) -> tuple[float, ...]:
-    """Every reward a T-Maze step can give: failure, 0 and success."""
-    return (float(tmaze.failure_reward), 0.0, float(tmaze.success_reward))
-
-
 def _generate_chunk(
     tmaze: TMazeConfig, episode_seeds: np.ndarray, rng: np.random.Generator
 ) -> list[GeneratedEpisode]:

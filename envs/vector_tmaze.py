@@ -107,11 +107,16 @@ class NoisyTMazeVectorEnv(gym.vector.VectorEnv):
         self.steps[mask] = 0
         self._needs_reset[mask] = False
 
-    def _observations(self) -> np.ndarray:
-        obs = np.zeros((self.num_envs, OBS_DIM), np.float32)
-        first = self.steps == 0
-        obs[:, CUE] = first * (self.cue_sides * 2 - 1)
-        obs[:, JUNCTION] = self.steps == self.episode_lengths - 1
+    def observations_at(self, steps: np.ndarray) -> np.ndarray:
+        """o_t [..., num_envs, OBS_DIM] of each sub-env's current episode at `steps` [...,
+        num_envs]. Actions before the junction change nothing, so a whole corridor is known
+        ahead: the streamed evaluator reads it in time chunks."""
+        obs = np.zeros((*steps.shape, OBS_DIM), np.float32)
+        obs[..., CUE] = (steps == 0) * (self.cue_sides * 2 - 1)
+        obs[..., JUNCTION] = steps == self.episode_lengths - 1
         if self.config.noise:
-            obs[:, NOISE] = episode_rng.noise_at(self._noise_keys, self.steps)
+            obs[..., NOISE] = episode_rng.noise_at(self._noise_keys, steps)
         return obs
+
+    def _observations(self) -> np.ndarray:
+        return self.observations_at(self.steps)

@@ -4,15 +4,17 @@
     result.greedy.success_rate, result.junction_memory      # [N, H]: m_{T-1} of every episode
 
 Every junction is T-1 sequential steps away, so the cost is (T × one batched step). Each step
-here is only what a step must be: the vector env and its agent inputs in numpy, the memory's
-single-step path and the policy head in torch under `no_grad` — no RLlib forward wrapper, no
-per-step dicts of states. Only the recurrent state is carried, never a [T, ...] tensor, so
-memory use is the same at T = 100 and T = 1 000 000. Episodes of different lengths (T = L + U)
-share the batch; each one's junction memory, reward and success are taken on the step its own
-done flag rises, and the loop stops when the last one has ended.
+here is only what a step must be: the recurrent matmul, the gates and the policy head on m_t
+(`GreedyStepper`) — no RLlib forward wrapper, no per-step dicts, no env step. The corridor does
+not depend on the actions, so its observations (from the vector env's own `observations_at`)
+and every term that reads only them are computed `CHUNK_STEPS` steps at a time. Only the
+recurrent state and one chunk are held, never a [T, ...] tensor, so memory use is the same at
+T = 100 and T = 1 000 000. Episodes of different lengths (T = L + U) share the batch; each one's
+junction memory and choice are taken at its own junction step, where the env's rules give its
+reward, and the loop stops when the last one has ended.
 
 The actions equal `policy_eval.greedy_evaluate`'s on the same seeds: it is the same module
-computing the same tensors, minus the machinery around them (a test holds the two equal).
+computing the same functions, minus the machinery around them (a test holds the two equal).
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ import time
 import numpy as np
 import torch
 
-from envs import (
-    EnvConfig,
-    NoisyTMazeVectorEnv,
-    PrevActionRewardVector,
-    TMazeConfig,
-    as_env_config,
-)
+from envs import EnvConfig, NoisyTMazeVectorEnv, TMazeConfig, as_env_config
+from learner.impala.greedy_stepper import GreedyStepper
 from learner.impala.policy_eval import GreedyResult
 from memup_module.rl_module import MemUPPolicyModule
+
+CHUNK_STEPS = 64
+"""Steps whose observation terms are computed together: [64, N, 4H] floats (16 MB at N = 64,
+H = 256), whatever the episode length."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,41 +57,38 @@ class StreamResult:
 
 @torch.no_grad()
 def stream_evaluate(module: MemUPPolicyModule, tmaze: TMazeConfig | EnvConfig,
-                    episode_seeds: np.ndarray) -> StreamResult:
+                    episode_seeds: np.ndarray, chunk_steps: int = CHUNK_STEPS) -> StreamResult:
     """Runs one episode per seed to its junction with argmax actions from a zero state (the
     Noisy T-Maze only: an `EnvConfig` of another env is an error)."""
     tmaze = as_env_config(tmaze).tmaze
     start = time.perf_counter()
     episodes = len(episode_seeds)
     maze = NoisyTMazeVectorEnv(episodes, **tmaze.env_kwargs())
-    env = PrevActionRewardVector(maze)
-    x, _ = env.reset(options={"episode_seeds": np.asarray(episode_seeds, np.uint64)})
-    memory, head = module.memory, module.policy_head
-    obs_dim = memory.config.obs_dim
-    device = next(iter(memory.parameters())).device
-    state = memory.initial_state(episodes, device)
-    cue_sides = maze.cue_sides.copy()
-    junction_memory = np.zeros((episodes, memory.hidden_size), np.float32)
-    returns = np.zeros(episodes, np.float64)
+    maze.reset(options={"episode_seeds": np.asarray(episode_seeds, np.uint64)})
+    lengths = maze.episode_lengths.copy()
+    stepper = GreedyStepper(module)
+    device = next(iter(module.parameters())).device
+    state, actions = stepper.initial_state(episodes, device), None
+    junction_memory = np.zeros((episodes, module.memory.hidden_size), np.float32)
     success = np.zeros(episodes, bool)
-    running = np.ones(episodes, bool)
-    steps = batched = 0
-    while running.any():
-        inputs = torch.as_tensor(x, device=device)[:, None, :]
-        # The module's own `_embeddings` + policy head, with the same shapes it computes on.
-        m, state = memory(inputs, state)
-        logits = head(torch.cat([m, inputs[..., :obs_dim]], dim=-1))[:, 0]
-        actions = logits.argmax(-1).cpu().numpy()
-        x, rewards, terminated, _, infos = env.step(actions)
-        batched += 1
-        steps += int(running.sum())
-        returns += np.where(running, rewards, 0.0)
-        ended = running & terminated
-        if ended.any():
-            junction_memory[ended] = m[torch.as_tensor(ended), 0].float().cpu().numpy()
-            success[ended] = infos["success"][ended]
-        running &= ~terminated
-    env.close()
-    greedy = GreedyResult(float(success.mean()), float(returns.mean()), episodes, steps)
-    return StreamResult(greedy, junction_memory, cue_sides, batched,
+    horizon = int(lengths.max())
+    for first in range(0, horizon, chunk_steps):
+        steps = np.arange(first, min(first + chunk_steps, horizon))
+        # An episode that has ended keeps stepping on its junction observation; nothing of it
+        # is read after its own junction.
+        obs = maze.observations_at(np.minimum(steps[:, None], lengths - 1))
+        pending = stepper.precompute(torch.from_numpy(obs).to(device))
+        ending = {int(t) - first: np.flatnonzero(lengths - 1 == t)
+                  for t in np.intersect1d(steps, lengths - 1)}
+        for k in range(len(steps)):
+            actions, m, state = stepper.step(pending, k, actions, state)
+            if k in ending:
+                ended = ending[k]
+                junction_memory[ended] = m[ended].float().cpu().numpy()
+                success[ended] = actions[ended].cpu().numpy() == maze.cue_sides[ended]
+    maze.close()
+    returns = np.where(success, tmaze.success_reward, tmaze.failure_reward)
+    greedy = GreedyResult(float(success.mean()), float(returns.mean()), episodes,
+                          int(lengths.sum()))
+    return StreamResult(greedy, junction_memory, maze.cue_sides.copy(), horizon,
                         time.perf_counter() - start)

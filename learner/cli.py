@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=_at_least(0), default=argparse.SUPPRESS,
                           help="seed of the held-out episodes; the probe's is seed + 1")
     evaluate.add_argument("--baseline", action="store_true", help="also the baseline policy")
+    evaluate.add_argument("--workers", type=_at_least(1), default=argparse.SUPPRESS,
+                          help="processes sharing the episodes of a long run (default: one per "
+                          "usable core)")
     evaluate.add_argument("--threads", type=_at_least(1), default=1,
                           help="torch threads (default 1: on a shared 2-core machine 2 threads "
                           "measured 5x slower per step)")

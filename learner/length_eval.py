@@ -5,7 +5,8 @@
 
 For every length, on the same held-out episode seeds (drawn from `seed`, never the store):
 - the saved policy's greedy success rate and mean return (`--baseline`: the baseline's too),
-  run by `streaming_eval` (cost = T × one batched step, memory flat in T);
+  run by `streaming_eval` (cost = T × one batched step, memory flat in T), long runs split
+  over one process per core (`eval_workers`);
 - the memory's cue accuracy: a linear probe (`cue_probe`) of m_{T-1} → cue side, fitted once on
   its own episodes (seeds from `seed + 1`, disjoint from the test seeds) at the run's own length
   and only tested at the others.
@@ -27,12 +28,12 @@ from envs.env_config import EnvConfig, as_env_config
 from envs.validation import require_int
 from learner.config import RunConfig, load_config
 from learner.impala.cue_probe import CueProbe
+from learner.impala.eval_workers import evaluate_streamed, usable_cores
 from learner.impala.policy_eval import held_out_seeds
-from learner.impala.streaming_eval import stream_evaluate
 from learner.length_report import length_rows, length_table
 from learner.report import run_title, write_report
 from learner.run_dir import RunDir, RunDirError
-from memup_module.rl_module import MemUPPolicyModule, load_policy
+from memup_module.rl_module import load_policy
 
 DEFAULT_SEED = 3_000_017
 """Seed of the test episodes: apart from phase I's (1 000 003) and phase II's (2 000 003) own
@@ -57,6 +58,9 @@ class LengthEvalSettings:
     """Test seeds come from `seed`, the probe's from `seed + 1`."""
     baseline: bool = False
     """Also evaluate the run's baseline_policy."""
+    workers: int = dataclasses.field(default_factory=usable_cores)
+    """Processes that share the episodes of a long run (`eval_workers`); default: one per
+    usable core."""
 
     def __post_init__(self) -> None:
         # A list from argparse; a length given twice is tested once.
@@ -68,6 +72,7 @@ class LengthEvalSettings:
         require_int("episodes (--episodes)", self.episodes, 1)
         require_int("probe episodes (--probe-episodes)", self.probe_episodes, 2)
         require_int("seed (--seed)", self.seed, 0)
+        require_int("workers (--workers)", self.workers, 1)
 
 
 def _policies(run: RunDir, baseline: bool) -> dict[str, Path]:
@@ -94,21 +99,23 @@ def _seed_sets(settings: LengthEvalSettings) -> tuple[np.ndarray, np.ndarray]:
     return test, probe[~np.isin(probe, test)]
 
 
-def evaluate_policy(module: MemUPPolicyModule, trained: TMazeConfig | EnvConfig,
+def evaluate_policy(policy_dir: Path, trained: TMazeConfig | EnvConfig,
                     tests: list[TMazeConfig],
                     seeds: tuple[np.ndarray, np.ndarray], prefix: str = "",
                     on_length: Callable[[int, dict[str, float]], None] | None = None,
-                    ) -> dict[str, float]:
-    """`eval/L=<L>/<prefix>...` figures of one policy: fits the probe at `trained`, then runs
-    the test seeds at each maze of `tests`, calling `on_length(L, row)` after each."""
+                    workers: int = 1) -> dict[str, float]:
+    """`eval/L=<L>/<prefix>...` figures of the policy saved in `policy_dir`: fits the probe at
+    `trained`, then runs the test seeds at each maze of `tests` (long ones over `workers`
+    processes), calling `on_length(L, row)` after each."""
     test_seeds, probe_seeds = seeds
     trained = as_env_config(trained).tmaze
-    fit = stream_evaluate(module, trained, probe_seeds)
+    module = load_policy(policy_dir)
+    fit = evaluate_streamed(policy_dir, trained, probe_seeds, workers, module)
     probe = CueProbe.fit(fit.junction_memory, fit.cue_sides)
     figures = {f"eval/{prefix}probe_fit_accuracy": probe.fit_accuracy,
                f"eval/{prefix}probe_episodes": float(len(probe_seeds))}
     for maze in tests:
-        result = stream_evaluate(module, maze, test_seeds)
+        result = evaluate_streamed(policy_dir, maze, test_seeds, workers, module)
         row = {"success_rate": result.greedy.success_rate,
                "mean_return": result.greedy.mean_return,
                "cue_accuracy": probe.accuracy(result.junction_memory, result.cue_sides),
@@ -143,8 +150,8 @@ def evaluate_run(run: RunDir, settings: LengthEvalSettings,
                  f"accuracy {row['cue_accuracy']:.3f}, {row['wall_s']:.1f} s "
                  f"({row['step_us']:.0f} µs per batched step)")
 
-        figures.update(evaluate_policy(load_policy(path), trained, tests, seeds, prefix,
-                                       progress))
+        figures.update(evaluate_policy(path, trained, tests, seeds, prefix, progress,
+                                       settings.workers))
     stored = json.loads(run.figures.read_text()) if run.figures.is_file() else {}
     stored.update(figures)
     run.figures.write_text(json.dumps(stored, indent=2))

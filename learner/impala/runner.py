@@ -48,7 +48,14 @@ from envs import EnvConfig, EnvSpec, TMazeConfig, describe_env
 from learner.impala.config import ImpalaConfig
 from learner.impala.env import make_agent_env, register_rllib_env, rllib_env_config
 from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
-from learner.impala.policy_eval import greedy_evaluate, sampled_evaluate, sampled_metrics
+from learner.impala.policy_eval import (
+    GreedyResult,
+    greedy_evaluate,
+    held_out_seeds,
+    sampled_evaluate,
+    sampled_metrics,
+)
+from learner.impala.streaming_eval import stream_evaluate
 from learner.metrics import RayGaugeExporter
 from memup_module.config import MemoryConfig
 from memup_module.memory_io import load_memory
@@ -213,7 +220,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
         episodes_at_last_eval = episodes
         module.set_state(algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
         eval_start = time.perf_counter()
-        evaluation = greedy_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
+        evaluation = _greedy_evaluation(module, env, impala)
         sampled = None
         if impala.eval_sampled:
             sampled = sampled_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
@@ -252,6 +259,15 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
         "iterations": iterations,
         "reached_target": _reached_target(env, evaluation.success_rate, impala),
     }
+
+
+def _greedy_evaluation(module: RLModule, env: EnvConfig, impala: ImpalaConfig) -> GreedyResult:
+    """The held-out greedy evaluation; on the T-Maze by the streamed evaluator, which gives
+    the same result at a fraction of the cost (its observation terms are batched over time)."""
+    if env.is_tmaze:
+        seeds = held_out_seeds(impala.eval_seed, impala.eval_episodes)
+        return stream_evaluate(module, env, seeds).greedy
+    return greedy_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float]:

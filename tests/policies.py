@@ -12,7 +12,7 @@ from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 
 def small_policy(env: TMazeConfig | EnvConfig, hidden_size: int = 8, head_hiddens: tuple = (2,),
-                 encoder_size: int = 2) -> MemUPPolicyModule:
+                 encoder_size: int = 2, cell: str = "lstm") -> MemUPPolicyModule:
     """A module for `env`'s sizes with torch's default (random) initialisation: seed torch to
     fix it."""
     spec = describe_env(env)
@@ -21,7 +21,7 @@ def small_policy(env: TMazeConfig | EnvConfig, hidden_size: int = 8, head_hidden
         module_class=MemUPPolicyModule, observation_space=agent_env.observation_space,
         action_space=agent_env.action_space,
         model_config=policy_model_config(
-            memory={"hidden_size": hidden_size, "encoder_size": encoder_size,
+            memory={"hidden_size": hidden_size, "encoder_size": encoder_size, "cell": cell,
                     "obs_dim": spec.obs_dim, "num_actions": spec.num_actions},
             head_hiddens=head_hiddens),
     ).build()

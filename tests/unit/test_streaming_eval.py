@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from envs import TMazeConfig
+from envs import NoisyTMazeVectorEnv, TMazeConfig
 from envs.episode_rng import cue_sides, extra_lengths
 from learner.impala.cue_probe import CueProbe
 from learner.impala.policy_eval import greedy_evaluate, held_out_seeds
@@ -17,18 +17,46 @@ TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)
 EPISODES, SEED = 200, 11
 
 
-@pytest.mark.parametrize("init_seed", [0, 1, 2])
-def test_streamed_results_equal_greedy_evaluate_on_the_same_seeds(init_seed):
+@pytest.mark.parametrize(("init_seed", "cell", "head_hiddens"),
+                         [(0, "lstm", (16,)), (1, "lstm", (16,)), (2, "lstm", (16, 8)),
+                          (3, "gru", (16,)), (4, "lstm", ())])
+def test_streamed_results_equal_greedy_evaluate_on_the_same_seeds(init_seed, cell, head_hiddens):
     # A random policy: its actions before the junction feed the memory (x_t holds a_{t-1}), so
     # any action that differed would change later states, junction choices and returns.
     torch.manual_seed(init_seed)
-    policy = small_policy(TMAZE, hidden_size=16, head_hiddens=(16,), encoder_size=8)
+    policy = small_policy(TMAZE, hidden_size=16, head_hiddens=head_hiddens, encoder_size=8,
+                          cell=cell)
     with torch.no_grad():
         policy.policy_head.mlp[-1].weight.mul_(20.0)  # decisive logits, varied actions
     streamed = stream_evaluate(policy, TMAZE, held_out_seeds(SEED, EPISODES))
     reference = greedy_evaluate(policy, TMAZE, EPISODES, SEED)
     assert streamed.greedy == reference
     assert 0.0 < reference.success_rate < 1.0
+
+
+def test_chunks_shorter_than_an_episode_change_nothing():
+    torch.manual_seed(5)
+    policy = small_policy(TMAZE, hidden_size=16, head_hiddens=(16,), encoder_size=8)
+    with torch.no_grad():
+        policy.policy_head.mlp[-1].weight.mul_(20.0)
+    seeds = held_out_seeds(SEED, 50)
+    whole = stream_evaluate(policy, TMAZE, seeds, chunk_steps=1000)
+    chunked = stream_evaluate(policy, TMAZE, seeds, chunk_steps=7)
+    assert chunked.greedy == whole.greedy
+    np.testing.assert_allclose(chunked.junction_memory, whole.junction_memory, atol=1e-6)
+
+
+def test_observations_known_ahead_are_those_the_env_steps_to():
+    maze = NoisyTMazeVectorEnv(8, corridor_length=20, length_jitter=4)
+    maze.reset(seed=3)
+    lengths = maze.episode_lengths.copy()
+    ahead = maze.observations_at(np.minimum(np.arange(30)[:, None], lengths - 1))
+    stepped = [maze.reset(options={"episode_seeds": maze.episode_seeds.copy()})[0]]
+    stepped += [maze.step(np.zeros(8, np.int64))[0] for _ in range(29)]
+    assert len(set(lengths)) > 1
+    for t in range(30):
+        inside = t < lengths  # past its junction a sub-env ends, then restarts
+        np.testing.assert_array_equal(ahead[t][inside], stepped[t][inside])
 
 
 def test_episodes_of_different_lengths_end_on_their_own_junction():

@@ -66,6 +66,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         spec = describe_env(config.env)
     except (ConfigError, EnvSetupError) as error:
         raise ConfigError(f"{path}: {error}") from None
+    longest, accepted = spec.max_episode_steps, config.store.max_episode_length
+    if longest is not None and longest > accepted:
+        # Found here, not by the first collector after minutes of stepping.
+        raise ConfigError(f"{path}: {config.env.label} episodes last up to {longest} steps, more "
+                          f"than the store accepts (store.max_episode_length = {accepted}): set "
+                          f"`store: {{max_episode_length: {longest}}}` or more")
     # The memory's input follows the env: its flat observation and its action count.
     memup = with_env_sizes(config.memup, spec.obs_dim, spec.num_actions)
     return dataclasses.replace(config, memup=memup)

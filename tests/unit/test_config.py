@@ -43,6 +43,9 @@ def write(tmp_path, data) -> Path:
         ({"env": {"corridor_length": 5}, "store": {"capacity_steps": -1}}, "capacity_steps"),
         ({}, "env: required key is missing"),
         ({"env": {"noise": True}}, "env.corridor_length: required key is missing"),
+        ({"env": {"corridor_length": 50, "length_jitter": 10},
+          "store": {"capacity_steps": 1000, "max_episode_length": 59}},
+         r"up to 60 steps.*set `store: \{max_episode_length: 60\}`"),
     ],
 )
 def test_bad_configs_name_what_to_fix(tmp_path, data, message):

@@ -15,6 +15,8 @@ import json
 import time
 from pathlib import Path
 
+import torch
+
 from bench.common import RESULTS_DIR, write_result
 from learner.config import load_config
 from learner.length_eval import LengthEvalSettings, evaluate_run
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--corridor-length", type=_length, nargs="+", required=True)
     parser.add_argument("--episodes", type=int, default=64)
     args = parser.parse_args()
+    torch.set_num_threads(1)  # as `memup evaluate`: a second thread waits on a busy core
     run = RunDir(args.run_dir.resolve())
     preset = load_config(run.config).name
     start = time.perf_counter()

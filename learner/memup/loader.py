@@ -25,6 +25,10 @@ from learner.memup.columns import EpisodeColumns
 from learner.memup.prefetch import Prefetcher
 from memup_module import TIME_CHUNK, stream_targets
 
+BLOCK_ROWS = 8192
+"""Most (episode, step) rows per scoring block: the detector's activations are this many rows
+wide, so N x TIME_CHUNK rows (64 episodes: ~130 MB of temporaries) never occur at once."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Block:
@@ -45,10 +49,15 @@ class StreamedBatch:
         self.horizon = max(e.length for e in episodes)
         self.shape = torch.Size((len(episodes), self.horizon))
 
-    def blocks(self, steps: int = TIME_CHUNK,
+    def block_steps(self) -> int:
+        """Steps per block: TIME_CHUNK, fewer when the batch is wide (BLOCK_ROWS rows)."""
+        return max(1, min(TIME_CHUNK, BLOCK_ROWS // len(self.episodes)))
+
+    def blocks(self, steps: int | None = None,
                values: Callable[[EpisodeColumns], np.ndarray] | None = None) -> Iterator[Block]:
-        """The blocks in order; `values(episode)` gives f_t when a score needs it (whole
-        episodes, one batch at a time)."""
+        """The blocks in order (`steps` long, default `block_steps()`); `values(episode)` gives
+        f_t when a score needs it (whole episodes, one batch at a time)."""
+        steps = steps or self.block_steps()
         all_values = None if values is None else [values(e) for e in self.episodes]
         first = self.episodes[0]
         x_dim, f_dim = first.obs.shape[1] + first.num_actions + 1, first.context_at(

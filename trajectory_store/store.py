@@ -284,6 +284,24 @@ class TrajectoryStore:
             )
         return [found[i] for i in ids]
 
+    def get_streamed(self, ids: Sequence[str], *, inline_bytes: int = 1 << 16
+                     ) -> list[Episode | StreamedEpisode]:
+        """As `get`, but episodes whose blob exceeds `inline_bytes` come back streamed."""
+        ids = list(ids)
+        with redis_errors(self._endpoint):
+            entries = self._client.hmget(self._keys.sizes, ids) if ids else []
+        triples = [(i.encode(), None, e) for i, e in zip(ids, entries) if e is not None]
+        small = [i for i, _, e in triples if int(e.split()[1]) <= inline_bytes]
+        whole = {e.episode_id: e for e in self.get([i.decode() for i in small])} if small else {}
+        streamed = {e.episode_id: e for e in self._open_streamed(
+            [t for t in triples if t[0] not in small])}
+        found = {**whole, **streamed}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise EpisodeNotFoundError(f"store {self.name!r} holds no episode {missing[:5]} "
+                                       f"({len(missing)} missing)")
+        return [found[i] for i in ids]
+
     def iterate(self, batch_size: int = 64) -> Iterator[Episode]:
         """Every episode stored when iteration starts, oldest first, except those evicted before
         their page is read; safe while others insert and evict (it does not chase new inserts)."""

@@ -23,6 +23,7 @@ import torch
 from learner.memup.chunk_targets import ChunkTargets, encode_targets
 from learner.memup.columns import EpisodeColumns
 from learner.memup.prefetch import Prefetcher
+from learner.memup.streamed_columns import GONE
 from memup_module import TIME_CHUNK, stream_targets
 
 BLOCK_ROWS = 8192
@@ -60,8 +61,7 @@ class StreamedBatch:
         steps = steps or self.block_steps()
         all_values = None if values is None else [values(e) for e in self.episodes]
         first = self.episodes[0]
-        x_dim, f_dim = first.obs.shape[1] + first.num_actions + 1, first.context_at(
-            np.zeros(0, np.int64)).shape[1]
+        x_dim, f_dim = first.obs_dim + first.num_actions + 1, first.obs_dim + first.num_actions
         for start in range(0, self.horizon, steps):
             stop = min(start + steps, self.horizon)
             n = (len(self.episodes), stop - start)
@@ -113,16 +113,26 @@ class EpisodeLoader:
         return list(self._pending[:n])
 
     def take(self, n: int, score: Scorer) -> list[ScoredEpisode]:
-        if len(self._ready) < n:
+        while len(self._ready) < n:
             wanted = max(n - len(self._ready), self._batch)
             episodes = self._pending + self._prefetcher.get(max(wanted - len(self._pending), 0))
             self._pending = []
-            self._ready.extend(self._score(episodes, score))
+            self._ready.extend(self._score_readable(episodes, score))
         return [self._ready.popleft() for _ in range(n)]
 
     def clear(self) -> None:
         """Drops scored episodes (after a restore their scores belong to another detector)."""
         self._ready.clear()
+
+    def _score_readable(self, episodes: list[EpisodeColumns], score: Scorer) -> list[ScoredEpisode]:
+        """Scores the episodes that can still be read: one streamed from the store may have
+        been evicted (or found corrupt and quarantined) since it was sampled."""
+        while episodes:
+            try:
+                return self._score(episodes, score)
+            except GONE:
+                episodes = [e for e in episodes if not e.gone]
+        return []
 
     def _score(self, episodes: list[EpisodeColumns], score: Scorer) -> list[ScoredEpisode]:
         batch = StreamedBatch(episodes, self._device)
@@ -134,4 +144,6 @@ class EpisodeLoader:
             targets = encode_targets(episode, indices.cpu().numpy(), valid.cpu().numpy(),
                                      self._chunk_steps)
             scored.append(ScoredEpisode(episode, targets))
+        for episode in episodes:
+            episode.release()
         return scored

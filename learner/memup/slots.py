@@ -20,6 +20,7 @@ import torch
 from learner.memup.chunk_targets import ChunkTargets, encode_targets
 from learner.memup.columns import EpisodeColumns
 from learner.memup.loader import ScoredEpisode
+from learner.memup.streamed_columns import GONE
 
 _CAPACITY_QUANTUM = 256
 
@@ -125,7 +126,10 @@ class SlotBuffer:
             self._allocate(min(quantized, 2 * self.chunk_steps))
             stale = np.flatnonzero(live).tolist()
         for slot in stale:
-            self._window(slot)
+            try:
+                self._window(slot)
+            except GONE:  # a streamed episode evicted (or quarantined) under the slot:
+                self.lengths[slot] = self.cursors[slot]  # it ends here, the slot is refilled
 
     def rollout(self, length: int) -> Rollout:
         """Steps cursor .. cursor + length - 1 of every slot (length <= chunk_steps)."""

@@ -17,7 +17,9 @@ from typing import Protocol
 import numpy as np
 
 from envs import memory_inputs
+from learner.memup.columns import EpisodeColumns, episode_columns
 from learner.memup.config import MemUPConfig
+from learner.memup.episodes import EpisodeLike
 from memup_module import TargetCodec, episode_targets
 from trajectory_store import EpisodeNotFoundError, InvalidEpisodeError
 
@@ -153,3 +155,15 @@ def streamed_columns(reader: ChunkReader, config: MemUPConfig, codec: TargetCode
     if rewards:
         classes[:] = codec.encode(episode_targets(np.concatenate(rewards), config.target, config.gamma))
     return ChunkedColumns(reader, classes, memory.num_actions)
+
+
+def any_columns(episode: EpisodeLike | ChunkReader, config: MemUPConfig, codec: TargetCodec
+                ) -> EpisodeColumns | ChunkedColumns | None:
+    """Columns of a whole episode or of a streamed one; None for a streamed one that was
+    evicted since it was sampled, or found corrupt (the store quarantined it): skip it."""
+    if not hasattr(episode, "read_chunk"):
+        return episode_columns(episode, config, codec)
+    try:
+        return streamed_columns(episode, config, codec)  # type: ignore[arg-type]
+    except GONE:
+        return None

@@ -29,7 +29,7 @@ from envs import EnvConfig, TMazeConfig, as_env_config, describe_env
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
 from learner.memup.config import MemUPConfig, with_env_sizes
 from learner.memup.device import available_cores, resolve_device
-from learner.memup.columns import EpisodeColumns, episode_columns
+from learner.memup.columns import EpisodeColumns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
 from learner.memup.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
 from learner.memup.loader import EpisodeLoader, StreamedBatch
@@ -37,7 +37,7 @@ from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
 from learner.memup.prefetch import Prefetcher
 from learner.memup.slots import Rollout, SlotBuffer
 from learner.memup.store_source import streaming
-from learner.memup.streamed_columns import GONE, ChunkedColumns, ChunkReader, streamed_columns
+from learner.memup.streamed_columns import ChunkedColumns, ChunkReader, any_columns
 from learner.progress import progress_bar
 from memup_module import (
     Detector,
@@ -133,12 +133,7 @@ class MemUPTrainer:
         return torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
 
     def _prepare(self, episode: EpisodeLike | ChunkReader) -> EpisodeColumns | ChunkedColumns | None:
-        if not hasattr(episode, "read_chunk"):
-            return episode_columns(episode, self.config, self.codec)
-        try:
-            return streamed_columns(episode, self.config, self.codec)
-        except GONE:  # evicted since sampled, or corrupt (quarantined by the store): skip it
-            return None
+        return any_columns(episode, self.config, self.codec)
 
     def _scores(self, batch: StreamedBatch) -> torch.Tensor:
         kind = self.config.detector_score

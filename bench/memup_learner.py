@@ -90,24 +90,21 @@ def _peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def _stored_source(data: list, data_dir: str, length: int):
-    """The generated episodes inserted into a fresh embedded Redis; the learner samples them
-    back with `sample_streamed` (long ones a chunk at a time), as a real run does."""
-    from trajectory_store import Episode, TrajectoryStore, start_embedded_redis
+def _fill_store(url: str, length: int, episodes: int) -> None:
+    """Generates the episodes and inserts them (run in another process, so that what
+    generating and encoding them leaves behind is not counted as the learner's)."""
+    from envs import TMazeConfig
+    from learner.memup.episodes import generate_episodes
+    from trajectory_store import Episode, TrajectoryStore
 
-    server = start_embedded_redis(data_dir)
-    try:
-        store = TrajectoryStore.connect(server.url, "bench", capacity_steps=10**9,
-                                        max_episode_length=2 * length + 1000, seed=0)
+    data = generate_episodes(TMazeConfig(corridor_length=length), episodes, 10_000)
+    with TrajectoryStore.connect(url, "bench", capacity_steps=10**9,
+                                 max_episode_length=2 * length + 1000, seed=0) as store:
         for part in range(0, len(data), 8):
             store.insert([Episode.create(e.obs, e.action, e.reward, env_id="memup/NoisyTMaze-v0",
                                          env_kwargs=e.meta["env_kwargs"], seed=e.meta["seed"],
                                          collector_id="bench", policy_id="random")
                           for e in data[part:part + 8]])
-    except BaseException:
-        server.stop()
-        raise
-    return store, server
 
 
 def child_memory(length: int, device: str, episodes: int = 150, updates: int = 300,
@@ -115,9 +112,11 @@ def child_memory(length: int, device: str, episodes: int = 150, updates: int = 3
     """RSS of a learner at corridor length `length`. With `source="memory"` the generated
     episodes stand in for the store: their columns are the source's, so the peak is taken from
     after their generation and reported less their bytes (`peak_rss_learner_process_mb`).
-    With `source="store"` they are inserted into an embedded Redis (another process) and
-    dropped here; the learner samples the store as a run does, and the peak is reported whole."""
+    With `source="store"` another process generates them and inserts them into an embedded
+    Redis (a third process); the learner samples the store as a run does (long episodes a
+    chunk at a time), and its peak is reported whole."""
     import gc
+    import multiprocessing
     import tempfile
 
     import torch
@@ -126,25 +125,32 @@ def child_memory(length: int, device: str, episodes: int = 150, updates: int = 3
     from learner.memup import MemUPConfig
     from learner.memup.episodes import InMemorySource, generate_episodes
     from learner.memup.trainer import MemUPTrainer
+    from trajectory_store import TrajectoryStore, start_embedded_redis
 
     tmaze = TMazeConfig(corridor_length=length)
-    data = generate_episodes(tmaze, episodes, 10_000)
-    data_mb = sum(e.obs.nbytes + e.action.nbytes + e.reward.nbytes for e in data) / 2**20
-    server = None
-    with tempfile.TemporaryDirectory() as data_dir:
-        if source == "store":
-            episode_source, server = _stored_source(data, data_dir, length)
-            data, held_mb = [], 0.0
-        else:
-            episode_source, held_mb = InMemorySource(data, 0), data_mb
-        try:
-            gc.collect()
-            result = _measure(MemUPTrainer, MemUPConfig(seed=0, device=device), episode_source,
-                              tmaze, updates, torch)
-        finally:
-            if server is not None:
-                episode_source.close()
+    config = MemUPConfig(seed=0, device=device)
+    if source == "memory":
+        data = generate_episodes(tmaze, episodes, 10_000)
+        data_mb = sum(e.obs.nbytes + e.action.nbytes + e.reward.nbytes for e in data) / 2**20
+        gc.collect()
+        result = _measure(MemUPTrainer, config, InMemorySource(data, 0), tmaze, updates, torch)
+        held_mb = data_mb
+    else:
+        with tempfile.TemporaryDirectory() as data_dir:
+            server = start_embedded_redis(data_dir)
+            try:
+                filler = multiprocessing.get_context("spawn").Process(
+                    target=_fill_store, args=(server.url, length, episodes))
+                filler.start()
+                filler.join()
+                if filler.exitcode != 0:
+                    raise RuntimeError(f"filling the store failed (exit code {filler.exitcode})")
+                with TrajectoryStore.connect(server.url, "bench", seed=0) as store:
+                    data_mb = store.stats().steps * 20 / 2**20  # obs 3 + action + reward, 4 B each
+                    result = _measure(MemUPTrainer, config, store, tmaze, updates, torch)
+            finally:
                 server.stop()
+        held_mb = 0.0
     peak, before = result.pop("peak"), result.pop("before")
     return {"source": source, "episodes_generated": episodes, "episode_data_mb": round(data_mb, 1),
             **result, "peak_rss_learner_process_mb": round(peak - held_mb, 1),

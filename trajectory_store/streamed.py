@@ -13,6 +13,7 @@ that fails is quarantined and `InvalidEpisodeError` raised; an episode evicted m
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -40,7 +41,7 @@ class StreamedEpisode:
     def __init__(self, raw_id: bytes, header: bytes, obs_dim: int, meta: Mapping[str, Any],
                  layout: Layout, fetch: Fetch, quarantine: Quarantine) -> None:
         self._id, self._header, self._fetch, self._quarantine = raw_id, header, fetch, quarantine
-        self.obs_dim, self.meta, self.layout = obs_dim, meta, layout
+        self.obs_dim, self.meta, self.layout = obs_dim, types.MappingProxyType(dict(meta)), layout
         self.reads = 0
         self.max_read_bytes = 0
 

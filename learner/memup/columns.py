@@ -42,6 +42,10 @@ class EpisodeColumns:
     def obs_dim(self) -> int:
         return self.obs.shape[1]
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(obs, action, reward), whole."""
+        return self.obs, self.action, self.reward
+
     def release(self) -> None:
         """Nothing to drop (`ChunkedColumns` drops its cached chunks)."""
 

@@ -113,18 +113,15 @@ class ChunkedColumns:
         """f_t of every step (whole: only the "ema_error" score reads it, a batch at a time)."""
         return episode_targets(self.reward, config.target, config.gamma)
 
-    @property
-    def obs(self) -> np.ndarray:
-        """The whole column (checkpoints only: they save the slots' episodes)."""
-        return self._steps(0, self.length)[0]
-
-    @property
-    def action(self) -> np.ndarray:
-        return self._steps(0, self.length)[1]
+    def arrays(self) -> Columns:
+        """(obs, action, reward) of the whole episode, each chunk read once (checkpoints
+        only: they save the slots' episodes)."""
+        parts = [self._reader.read_chunk(i) for i in range(-(-self.length // self._reader.chunk_rows))]
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
     @property
     def reward(self) -> np.ndarray:
-        return self._steps(0, self.length)[2]
+        return self.arrays()[2]
 
     def release(self) -> None:
         """Drops the cached chunks (an episode waiting in a queue holds only its classes)."""

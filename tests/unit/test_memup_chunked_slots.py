@@ -168,3 +168,21 @@ def test_a_slot_whose_streamed_episode_is_evicted_ends_and_is_refilled(make_stor
     trainer.train(60)  # every slot crosses a chunk boundary, finds its episode gone, is refilled
     assert not held & {e.columns._reader.episode_id for e in trainer.slots.episodes}
     trainer.close()
+
+
+def test_a_checkpoint_of_streamed_slots_resumes_like_one_of_whole_slots(make_store, tmp_path):
+    store = make_store(seed=0)
+    episodes = [Episode.create(e.obs, e.action, e.reward, env_id="memup/NoisyTMaze-v0",
+                               seed=e.meta["seed"], collector_id="test", policy_id="random")
+                for e in EPISODES]
+    store.insert([EncodedEpisode(e.episode_id, e.length, encode_episode(e, None, chunk_rows=64))
+                  for e in episodes])
+    ids = [e.episode_id for e in episodes]
+    config = dataclasses.replace(SMALL, chunk_steps=64)
+    whole = MemUPTrainer(config, _StoreReplay(store, ids, False), TMAZE)
+    streamed = MemUPTrainer(config, _StoreReplay(store, ids, True), TMAZE)
+    whole.train(20)
+    streamed.train(20)
+    resumed = MemUPTrainer(config, _StoreReplay(store, ids, False), TMAZE)
+    resumed.restore(streamed.save(tmp_path / "ckpt.pt"))
+    _assert_same(whole.slots.rollout(SMALL.rollout), resumed.slots.rollout(SMALL.rollout))

@@ -252,6 +252,23 @@ def _time_to_target(length: int, seeds: list[int], overrides: dict | None = None
 
 
 MEMORY_LENGTHS = (100, 10_000, 100_000)
+NOTES = [
+    "process_wall_s: child launch to exit (interpreter, imports incl. ~1 s of torch._dynamo "
+    "pulled in by torch.optim, data generation, training, every evaluation).",
+    "reference_s: the reference's best known figure at that length: wall with data "
+    "generation at L=1000 (265 s), training time alone at L=100 (16 s; its wall is longer).",
+    "memory_by_corridor_length: peak_rss_learner_process_mb is the child's peak RSS from "
+    "after the episodes were generated, less their columns (they stand in for the store); "
+    "the learner holds a two-chunk window per slot and 2-byte U_t codes per step "
+    "(MemUPConfig.chunk_steps), never whole-episode float arrays; the detector scores "
+    "blocks of at most BLOCK_ROWS (episode, step) rows (learner/memup/loader.py).",
+    "memory_by_corridor_length_store: the same episodes inserted into an embedded Redis "
+    "(another process); the learner samples them with sample_streamed, long ones read one "
+    "2048-row record batch at a time (trajectory_store/streamed.py), so it holds per step "
+    "only f_t's class (1 byte) and U_t's codes (2 bytes x K); the peak is reported whole.",
+    "L=10000 runs with rollout 16 (see PRESETS); L=100 and 1000 use the defaults (rollout 1).",
+    "torch uses 1 intra-op thread (MemUPConfig.num_threads): see its docstring.",
+]
 
 
 def memory_by_length(devices: list[str], source: str = "memory") -> dict:
@@ -288,23 +305,7 @@ def run(quick: bool = False) -> dict:
         str(n): _time_to_target(n, seeds if n < 10000 else seeds[:1])
         for n in (lengths[:1] if quick else lengths)
     }
-    result["notes"] = [
-        "process_wall_s: child launch to exit (interpreter, imports incl. ~1 s of torch._dynamo "
-        "pulled in by torch.optim, data generation, training, every evaluation).",
-        "reference_s: the reference's best known figure at that length: wall with data "
-        "generation at L=1000 (265 s), training time alone at L=100 (16 s; its wall is longer).",
-        "memory_by_corridor_length: peak_rss_learner_process_mb is the child's peak RSS from "
-        "after the episodes were generated, less their columns (they stand in for the store); "
-        "the learner holds a two-chunk window per slot and 2-byte U_t codes per step "
-        "(MemUPConfig.chunk_steps), never whole-episode float arrays; the detector scores "
-        "blocks of at most BLOCK_ROWS (episode, step) rows (learner/memup/loader.py).",
-        "memory_by_corridor_length_store: the same episodes inserted into an embedded Redis "
-        "(another process); the learner samples them with sample_streamed, long ones read one "
-        "2048-row record batch at a time (trajectory_store/streamed.py), so it holds per step "
-        "only f_t's class (1 byte) and U_t's codes (2 bytes x K); the peak is reported whole.",
-        "L=10000 runs with rollout 16 (see PRESETS); L=100 and 1000 use the defaults (rollout 1).",
-        "torch uses 1 intra-op thread (MemUPConfig.num_threads): see its docstring.",
-    ]
+    result["notes"] = NOTES
     if not quick:
         result["rollout_sweep"] = {
             f"L{n}_rollout_{r}": _time_to_target(n, [0, 1], {"rollout": r})
@@ -335,6 +336,7 @@ if __name__ == "__main__":
                             ("memory_by_corridor_length_store", "store")):
             figures[key] = memory_by_length(devices, source)
             print(key, json.dumps(figures[key], indent=2), flush=True)
+        figures["notes"] = NOTES
         print("written to", write_result("memup_learner", figures))
     else:
         figures = run(quick="--quick" in sys.argv)

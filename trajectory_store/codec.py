@@ -141,7 +141,8 @@ def read_header(schema: pa.Schema, max_length: int) -> tuple[int, dict, Layout |
     length = meta["length"]
     if isinstance(length, int) and length > max_length:
         raise InvalidEpisodeError(f"episode declares {length} steps, more than max_length={max_length}")
-    if layout is not None and not (isinstance(length, int) and layout.num_chunks == -(-length // layout.rows)):
+    covered = layout is None or (isinstance(length, int) and layout.num_chunks == -(-length // layout.rows))
+    if not covered:
         raise InvalidEpisodeError(f"the chunk layout ({layout.num_chunks} chunks of {layout.rows} rows) "
                                   f"does not cover length {length}")
     return obs_dim, meta, layout

@@ -131,7 +131,10 @@ class EpisodeLoader:
             try:
                 return self._score(episodes, score)
             except GONE:
-                episodes = [e for e in episodes if not e.gone]
+                readable = [e for e in episodes if not e.gone]
+                if len(readable) == len(episodes):
+                    raise
+                episodes = readable
         return []
 
     def _score(self, episodes: list[EpisodeColumns], score: Scorer) -> list[ScoredEpisode]:

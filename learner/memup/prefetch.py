@@ -1,10 +1,11 @@
 """Episodes sampled and prepared on a background thread, so the learner never waits on I/O.
 
 The thread calls `source.sample(batch)` and `prepare(episode)` (numpy work, including decoding
-checks) and queues the results; `get(n)` hands them out in the order sampled. `prepare` returns
-None for an episode to skip (one streamed from the store and evicted or quarantined meanwhile). An error on the
-thread (a store timeout, a bad episode) is re-raised by the next `get`. With `capacity == 0`
-everything happens synchronously inside `get` (the serial mode the unit tests use).
+checks) and queues the results; `get(n)` hands them out in the order sampled. `prepare`
+returns None for an episode to skip (one streamed from the store and evicted or quarantined
+meanwhile). An error on the thread (a store timeout, a bad episode) is re-raised by the next
+`get`. With `capacity == 0` everything happens synchronously inside `get` (the serial mode
+the unit tests use).
 """
 
 from __future__ import annotations

@@ -67,14 +67,17 @@ class ChunkedColumns:
         if i in self._cache:
             self._cache.move_to_end(i)
             return self._cache[i]
-        try:
-            self._cache[i] = self._reader.read_chunk(i)
-        except GONE:
-            self.gone = True
-            raise
+        self._cache[i] = self._read(i)
         while len(self._cache) > _CACHED_CHUNKS:
             self._cache.popitem(last=False)
         return self._cache[i]
+
+    def _read(self, i: int) -> Columns:
+        try:
+            return self._reader.read_chunk(i)
+        except GONE:
+            self.gone = True
+            raise
 
     def _steps(self, start: int, stop: int) -> Columns:
         rows = self._reader.chunk_rows
@@ -116,7 +119,7 @@ class ChunkedColumns:
     def arrays(self) -> Columns:
         """(obs, action, reward) of the whole episode, each chunk read once (checkpoints
         only: they save the slots' episodes)."""
-        parts = [self._reader.read_chunk(i) for i in range(-(-self.length // self._reader.chunk_rows))]
+        parts = [self._read(i) for i in range(-(-self.length // self._reader.chunk_rows))]
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
     @property

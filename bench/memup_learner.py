@@ -90,25 +90,77 @@ def _peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def child_memory(length: int, device: str, episodes: int = 150, updates: int = 300) -> dict:
-    """RSS of a learner at corridor length `length`. The generated episodes stand in for the
-    store: their columns are the source's, so the peak is taken from after their generation
-    and reported less their bytes (`peak_rss_learner_process_mb`)."""
+def _fill_store(url: str, length: int, episodes: int) -> None:
+    """Generates the episodes and inserts them (run in another process, so that what
+    generating and encoding them leaves behind is not counted as the learner's)."""
+    from envs import TMazeConfig
+    from learner.memup.episodes import generate_episodes
+    from trajectory_store import Episode, TrajectoryStore
+
+    data = generate_episodes(TMazeConfig(corridor_length=length), episodes, 10_000)
+    with TrajectoryStore.connect(url, "bench", capacity_steps=10**9,
+                                 max_episode_length=2 * length + 1000, seed=0) as store:
+        for part in range(0, len(data), 8):
+            store.insert([Episode.create(e.obs, e.action, e.reward, env_id="memup/NoisyTMaze-v0",
+                                         env_kwargs=e.meta["env_kwargs"], seed=e.meta["seed"],
+                                         collector_id="bench", policy_id="random")
+                          for e in data[part:part + 8]])
+
+
+def child_memory(length: int, device: str, episodes: int = 150, updates: int = 300,
+                 source: str = "memory") -> dict:
+    """RSS of a learner at corridor length `length`. With `source="memory"` the generated
+    episodes stand in for the store: their columns are the source's, so the peak is taken from
+    after their generation and reported less their bytes (`peak_rss_learner_process_mb`).
+    With `source="store"` another process generates them and inserts them into an embedded
+    Redis (a third process); the learner samples the store as a run does (long episodes a
+    chunk at a time), and its peak is reported whole."""
+    import gc
+    import multiprocessing
+    import tempfile
+
     import torch
 
     from envs import TMazeConfig
     from learner.memup import MemUPConfig
     from learner.memup.episodes import InMemorySource, generate_episodes
     from learner.memup.trainer import MemUPTrainer
+    from trajectory_store import TrajectoryStore, start_embedded_redis
 
     tmaze = TMazeConfig(corridor_length=length)
-    data = generate_episodes(tmaze, episodes, 10_000)
-    data_mb = sum(e.obs.nbytes + e.action.nbytes + e.reward.nbytes for e in data) / 2**20
-    import gc
-    gc.collect()
+    config = MemUPConfig(seed=0, device=device)
+    if source == "memory":
+        data = generate_episodes(tmaze, episodes, 10_000)
+        data_mb = sum(e.obs.nbytes + e.action.nbytes + e.reward.nbytes for e in data) / 2**20
+        gc.collect()
+        result = _measure(MemUPTrainer, config, InMemorySource(data, 0), tmaze, updates, torch)
+        held_mb = data_mb
+    else:
+        with tempfile.TemporaryDirectory() as data_dir:
+            server = start_embedded_redis(data_dir)
+            try:
+                filler = multiprocessing.get_context("spawn").Process(
+                    target=_fill_store, args=(server.url, length, episodes))
+                filler.start()
+                filler.join()
+                if filler.exitcode != 0:
+                    raise RuntimeError(f"filling the store failed (exit code {filler.exitcode})")
+                with TrajectoryStore.connect(server.url, "bench", seed=0) as store:
+                    data_mb = store.stats().steps * 20 / 2**20  # obs 3 + action + reward, 4 B each
+                    result = _measure(MemUPTrainer, config, store, tmaze, updates, torch)
+            finally:
+                server.stop()
+        held_mb = 0.0
+    peak, before = result.pop("peak"), result.pop("before")
+    return {"source": source, "episodes_generated": episodes, "episode_data_mb": round(data_mb, 1),
+            **result, "peak_rss_learner_process_mb": round(peak - held_mb, 1),
+            "peak_rss_growth_over_data_mb": round(peak - before, 1)}
+
+
+def _measure(trainer_class, config, source, tmaze, updates: int, torch) -> dict:
     peak_reset = _reset_peak_rss()
     before = _rss_mb()
-    trainer = MemUPTrainer(MemUPConfig(seed=0, device=device), InMemorySource(data, 0), tmaze)
+    trainer = trainer_class(config, source, tmaze)
     trainer.train(5)
     saved = []
 
@@ -123,14 +175,11 @@ def child_memory(length: int, device: str, episodes: int = 150, updates: int = 3
         torch.cuda.reset_peak_memory_stats()
     started = _rss_mb()
     trainer.train(updates)
-    peak = _peak_rss_mb() if peak_reset else math.nan
     result = {
-        "episodes_generated": episodes,
-        "episode_data_mb": round(data_mb, 1),
+        "peak": _peak_rss_mb() if peak_reset else math.nan,
+        "before": before,
         "update_activation_bytes": sum(saved),
         "rss_growth_during_updates_mb": round(_rss_mb() - started, 1),
-        "peak_rss_learner_process_mb": round(peak - data_mb, 1),
-        "peak_rss_growth_over_data_mb": round(peak - before, 1),
         "peak_rss_process_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "slot_buffer_mb": round(trainer.slots.nbytes() / 2**20, 2),
         "chunk_steps": trainer.config.chunk_steps,
@@ -203,13 +252,31 @@ def _time_to_target(length: int, seeds: list[int], overrides: dict | None = None
 
 
 MEMORY_LENGTHS = (100, 10_000, 100_000)
+NOTES = [
+    "process_wall_s: child launch to exit (interpreter, imports incl. ~1 s of torch._dynamo "
+    "pulled in by torch.optim, data generation, training, every evaluation).",
+    "reference_s: the reference's best known figure at that length: wall with data "
+    "generation at L=1000 (265 s), training time alone at L=100 (16 s; its wall is longer).",
+    "memory_by_corridor_length: peak_rss_learner_process_mb is the child's peak RSS from "
+    "after the episodes were generated, less their columns (they stand in for the store); "
+    "the learner holds a two-chunk window per slot and 2-byte U_t codes per step "
+    "(MemUPConfig.chunk_steps), never whole-episode float arrays; the detector scores "
+    "blocks of at most BLOCK_ROWS (episode, step) rows (learner/memup/loader.py).",
+    "memory_by_corridor_length_store: the same episodes inserted into an embedded Redis "
+    "(another process); the learner samples them with sample_streamed, long ones read one "
+    "2048-row record batch at a time (trajectory_store/streamed.py), so it holds per step "
+    "only f_t's class (1 byte) and U_t's codes (2 bytes x K); the peak is reported whole.",
+    "L=10000 runs with rollout 16 (see PRESETS); L=100 and 1000 use the defaults (rollout 1).",
+    "torch uses 1 intra-op thread (MemUPConfig.num_threads): see its docstring.",
+]
 
 
-def memory_by_length(devices: list[str]) -> dict:
+def memory_by_length(devices: list[str], source: str = "memory") -> dict:
     """Learner peak RSS per corridor length and its ratio to L = 100 (goal: <= 1.2)."""
     figures = {}
     for device in devices:
-        runs = {str(n): _in_child("memory", length=n, device=device) for n in MEMORY_LENGTHS}
+        runs = {str(n): _in_child("memory", length=n, device=device, source=source)
+                for n in MEMORY_LENGTHS}
         base = runs["100"]["peak_rss_learner_process_mb"]
         runs["peak_ratio_to_L100"] = {n: round(r["peak_rss_learner_process_mb"] / base, 3)
                                       for n, r in runs.items()}
@@ -232,24 +299,13 @@ def run(quick: bool = False) -> dict:
         for device in devices
     }
     result["memory_by_corridor_length"] = memory_by_length(devices)
+    result["memory_by_corridor_length_store"] = memory_by_length(devices, "store")
     seeds = [0] if quick else [0, 1, 2, 3, 4]
     result["time_to_target"] = {
         str(n): _time_to_target(n, seeds if n < 10000 else seeds[:1])
         for n in (lengths[:1] if quick else lengths)
     }
-    result["notes"] = [
-        "process_wall_s: child launch to exit (interpreter, imports incl. ~1 s of torch._dynamo "
-        "pulled in by torch.optim, data generation, training, every evaluation).",
-        "reference_s: the reference's best known figure at that length: wall with data "
-        "generation at L=1000 (265 s), training time alone at L=100 (16 s; its wall is longer).",
-        "memory_by_corridor_length: peak_rss_learner_process_mb is the child's peak RSS from "
-        "after the episodes were generated, less their columns (they stand in for the store); "
-        "the learner holds a two-chunk window per slot and 2-byte U_t codes per step "
-        "(MemUPConfig.chunk_steps), never whole-episode float arrays. Episodes sampled from "
-        "the real store are still decoded whole (~20 bytes per T-Maze step).",
-        "L=10000 runs with rollout 16 (see PRESETS); L=100 and 1000 use the defaults (rollout 1).",
-        "torch uses 1 intra-op thread (MemUPConfig.num_threads): see its docstring.",
-    ]
+    result["notes"] = NOTES
     if not quick:
         result["rollout_sweep"] = {
             f"L{n}_rollout_{r}": _time_to_target(n, [0, 1], {"rollout": r})
@@ -275,9 +331,12 @@ if __name__ == "__main__":
         figures = json.loads(previous.read_text()) if previous.exists() else {}
         for key in ("benchmark", "machine", "recorded_at"):
             figures.pop(key, None)
-        figures["memory_by_corridor_length"] = memory_by_length(
-            ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-        print(json.dumps(figures["memory_by_corridor_length"], indent=2))
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        for key, source in (("memory_by_corridor_length", "memory"),
+                            ("memory_by_corridor_length_store", "store")):
+            figures[key] = memory_by_length(devices, source)
+            print(key, json.dumps(figures[key], indent=2), flush=True)
+        figures["notes"] = NOTES
         print("written to", write_result("memup_learner", figures))
     else:
         figures = run(quick="--quick" in sys.argv)

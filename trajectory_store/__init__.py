@@ -51,6 +51,7 @@ from trajectory_store.redis_server import EmbeddedRedis, start_embedded_redis
 from trajectory_store.serve import serve_redis
 from trajectory_store.stats import StoreStats
 from trajectory_store.store import TrajectoryStore
+from trajectory_store.streamed import StreamedEpisode
 
 __all__ = [
     "EmbeddedRedis",
@@ -67,6 +68,7 @@ __all__ = [
     "StoreConnectionError",
     "StoreError",
     "StoreStats",
+    "StreamedEpisode",
     "TrajectoryStore",
     "decode_episode",
     "encode_episode",

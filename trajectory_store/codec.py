@@ -1,4 +1,9 @@
-"""Episode <-> bytes: an Arrow IPC stream holding exactly one record batch. Never pickle.
+"""Episode <-> bytes: an Arrow IPC stream of record batches. Never pickle.
+
+An episode of at most `CHUNK_ROWS` steps is one record batch. A longer one is one batch per
+`CHUNK_ROWS` steps, and its schema metadata carries the layout (`chunks.py`): the byte end of
+each batch message, so that a reader can fetch and decode one chunk at a time (DESIGN.md §13).
+Either way the blob is one stream, decodable whole.
 
 `decode_episode` treats its input as hostile: whatever the bytes, it returns a valid `Episode`
 or raises `InvalidEpisodeError` saying what is wrong. The declared length is checked against
@@ -10,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 
+from trajectory_store.chunks import CHUNK_ROWS, Layout, layout_to_arrow, split_metadata
 from trajectory_store.episode import DEFAULT_MAX_EPISODE_LENGTH, Episode
 from trajectory_store.errors import InvalidEpisodeError
 from trajectory_store.schema import COLUMNS, MAX_OBS_DIM, arrow_schema, meta_from_arrow, meta_to_arrow
@@ -37,21 +44,50 @@ class EncodedEpisode:
     blob: bytes
 
 
-def encode_episode(ep: Episode, compression: Compression = None) -> bytes:
-    """Serialises `ep` as an Arrow IPC stream; `compression` compresses each column buffer."""
+def encode_episode(ep: Episode, compression: Compression = None, chunk_rows: int = CHUNK_ROWS) -> bytes:
+    """Serialises `ep` as an Arrow IPC stream, one record batch per `chunk_rows` steps;
+    `compression` compresses each column buffer."""
     if compression not in _WRITE_OPTIONS:
         raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
-    schema = arrow_schema(ep.obs_dim).with_metadata(meta_to_arrow(ep.meta))
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+    metadata = meta_to_arrow(ep.meta)
     columns = [
         pa.FixedSizeListArray.from_arrays(pa.array(ep.obs.reshape(-1)), ep.obs_dim),
         pa.array(ep.action),
         pa.array(ep.reward),
     ]
-    batch = pa.RecordBatch.from_arrays(columns, schema=schema)
-    sink = pa.BufferOutputStream()
+    batch = pa.RecordBatch.from_arrays(columns, schema=arrow_schema(ep.obs_dim))
+    parts = [batch.slice(start, chunk_rows) for start in range(0, ep.length, chunk_rows)]
+    body, ends = _write_stream(arrow_schema(ep.obs_dim).with_metadata(metadata), parts, compression)
+    if len(parts) == 1:
+        return body
+    # The layout names byte offsets after the schema message, which itself holds the layout:
+    # so the batches are written first and the schema with the layout is put in front.
+    schema_end = _schema_message_end(body)
+    layout = Layout(chunk_rows, tuple(end - schema_end for end in ends))
+    schema = arrow_schema(ep.obs_dim).with_metadata({**metadata, **layout_to_arrow(layout)})
+    header, _ = _write_stream(schema, [], compression)
+    return header[:-_EOS_BYTES] + body[schema_end:]
+
+
+_EOS_BYTES = 8  # the stream's end marker: continuation token and a zero length
+
+
+def _write_stream(schema: pa.Schema, batches: list[pa.RecordBatch], compression: Compression
+                  ) -> tuple[bytes, list[int]]:
+    """The stream's bytes and the byte end of each batch message in it."""
+    sink, ends = pa.BufferOutputStream(), []
     with pa.ipc.new_stream(sink, schema, options=_WRITE_OPTIONS[compression]) as writer:
-        writer.write_batch(batch)
-    return sink.getvalue().to_pybytes()
+        for batch in batches:
+            writer.write_batch(batch)
+            ends.append(sink.tell())
+    return sink.getvalue().to_pybytes(), ends
+
+
+def _schema_message_end(stream: bytes) -> int:
+    """Where the first (schema) message of a stream we wrote ends: 8 prefix bytes + metadata."""
+    return 8 + int.from_bytes(stream[4:8], "little", signed=True)
 
 
 def decode_episode(
@@ -76,17 +112,61 @@ def _decode(buf: pa.Buffer, max_length: int) -> Episode:
         reader = pa.ipc.open_stream(buf, options=_READ_OPTIONS)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InvalidEpisodeError(f"not an Arrow IPC stream ({exc})") from None
-    obs_dim = _check_schema(reader.schema)
+    obs_dim, meta, layout = read_header(reader.schema, max_length)
+    length = meta["length"]
+    if layout is None:
+        batch = _read_single_batch(reader)
+        if batch.num_rows != length:
+            raise InvalidEpisodeError(f"metadata says length {length}, the record batch has {batch.num_rows} rows")
+        return _episode(batch, obs_dim, meta)
+    obs, action, reward = [], [], []
+    for i in range(layout.num_chunks):
+        batch = _read_batch(reader, f"chunk {i} (of {layout.num_chunks} in its layout)")
+        chunk = _columns(batch, obs_dim, layout.rows_of(i, length))
+        for column, part in zip((obs, action, reward), chunk):
+            column.append(part)
+    _check_end(reader, "the stream holds more record batches than its chunk layout lists")
+    return Episode(np.concatenate(obs), np.concatenate(action), np.concatenate(reward), meta)
+
+
+def read_header(schema: pa.Schema, max_length: int) -> tuple[int, dict, Layout | None]:
+    """(obs_dim, episode metadata, chunk layout or None) of a stream's schema, all validated;
+    the declared length is checked against `max_length` before any batch is read."""
+    obs_dim = _check_schema(schema)
     try:
-        meta = meta_from_arrow(reader.schema.metadata)
+        raw, layout = split_metadata(schema.metadata)
+        meta = meta_from_arrow(raw)
     except ValueError as exc:
         raise InvalidEpisodeError(f"bad episode metadata: {exc}") from None
     length = meta["length"]
     if isinstance(length, int) and length > max_length:
         raise InvalidEpisodeError(f"episode declares {length} steps, more than max_length={max_length}")
+    covered = layout is None or (isinstance(length, int) and layout.num_chunks == -(-length // layout.rows))
+    if not covered:
+        raise InvalidEpisodeError(f"the chunk layout ({layout.num_chunks} chunks of {layout.rows} rows) "
+                                  f"does not cover length {length}")
+    return obs_dim, meta, layout
+
+
+def decode_chunk(stream: pa.Buffer, obs_dim: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns (obs, action, reward) of one chunk: `stream` is the episode's schema message,
+    one batch message and the end marker; types, rows, nulls and finiteness are checked."""
+    try:
+        reader = pa.ipc.open_stream(stream, options=_READ_OPTIONS)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidEpisodeError(f"not an Arrow IPC stream ({exc})") from None
     batch = _read_single_batch(reader)
-    if batch.num_rows != length:
-        raise InvalidEpisodeError(f"metadata says length {length}, the record batch has {batch.num_rows} rows")
+    obs, action, reward = _columns(batch, obs_dim, rows)
+    if not (np.isfinite(obs).all() and np.isfinite(reward).all()):
+        raise InvalidEpisodeError("a chunk holds NaN or infinite observations or rewards")
+    return obs, action, reward
+
+
+def _columns(batch: pa.RecordBatch, obs_dim: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if batch.num_rows != rows:
+        raise InvalidEpisodeError(f"expected a record batch of {rows} rows, got {batch.num_rows}")
+    if batch.schema.field(0).type.list_size != obs_dim:
+        raise InvalidEpisodeError("a record batch's obs width differs from the schema's")
     try:
         batch.validate(full=True)
     except pa.ArrowException as exc:
@@ -97,7 +177,11 @@ def _decode(buf: pa.Buffer, max_length: int) -> Episode:
     obs = batch.column(0).flatten().to_numpy(zero_copy_only=True).reshape(batch.num_rows, obs_dim)
     action = batch.column(1).to_numpy(zero_copy_only=True)
     reward = batch.column(2).to_numpy(zero_copy_only=True)
-    return Episode(obs, action, reward, meta)
+    return obs, action, reward
+
+
+def _episode(batch: pa.RecordBatch, obs_dim: int, meta: dict) -> Episode:
+    return Episode(*_columns(batch, obs_dim, batch.num_rows), meta)
 
 
 def _check_schema(schema: pa.Schema) -> int:
@@ -123,16 +207,25 @@ def _leaf(arrow_type: pa.DataType) -> pa.DataType:
 
 
 def _read_single_batch(reader: pa.ipc.RecordBatchStreamReader) -> pa.RecordBatch:
+    batch = _read_batch(reader, "record batch")
+    _check_end(reader, "the stream holds more than one record batch")
+    return batch
+
+
+def _read_batch(reader: pa.ipc.RecordBatchStreamReader, what: str) -> pa.RecordBatch:
     try:
-        batch = reader.read_next_batch()
+        return reader.read_next_batch()
     except StopIteration:
-        raise InvalidEpisodeError("the stream holds no record batch") from None
+        raise InvalidEpisodeError(f"the stream holds no {what}") from None
     except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:
         raise InvalidEpisodeError(f"corrupt record batch ({exc})") from None
+
+
+def _check_end(reader: pa.ipc.RecordBatchStreamReader, too_many: str) -> None:
     try:
         reader.read_next_batch()
     except StopIteration:
-        return batch
+        return
     except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:
-        raise InvalidEpisodeError(f"corrupt data after the record batch ({exc})") from None
-    raise InvalidEpisodeError("the stream holds more than one record batch")
+        raise InvalidEpisodeError(f"corrupt data after the last record batch ({exc})") from None
+    raise InvalidEpisodeError(too_many)

@@ -192,7 +192,17 @@ def _check_columns(obs: object, action: object, reward: object) -> int:
     return int(length)
 
 
-def _check_meta(meta: object, length: int, reward: np.ndarray) -> dict[str, Any]:
+def check_header_meta(meta: object, length: int) -> dict[str, Any]:
+    """`meta` checked as `Episode` checks it, except the return: a reader that streams the
+    columns compares it with the rewards once it has seen them all (`check_return`)."""
+    return _check_meta(meta, length, None)
+
+
+def check_return(declared: float, reward_sum: float) -> None:
+    _check_return(declared, np.array([reward_sum]))
+
+
+def _check_meta(meta: object, length: int, reward: np.ndarray | None) -> dict[str, Any]:
     if not isinstance(meta, Mapping):
         raise InvalidEpisodeError(f"meta must be a mapping, got {type(meta).__name__}")
     missing = [k for k in META_FIELDS if k not in meta]
@@ -219,7 +229,10 @@ def _check_meta(meta: object, length: int, reward: np.ndarray) -> dict[str, Any]
     if out["length"] != length:
         raise InvalidEpisodeError(f"meta['length'] is {out['length']} but the columns have {length} rows")
     out["return"] = float(out["return"])
-    _check_return(out["return"], reward)
+    if reward is not None:
+        _check_return(out["return"], reward)
+    elif not math.isfinite(out["return"]):
+        raise InvalidEpisodeError(f"meta['return'] must be finite, got {out['return']!r}")
     if not (out["terminated"] or out["truncated"]):
         raise InvalidEpisodeError("only complete episodes are stored: set terminated=True or truncated=True")
     if out["created_at_ns"] < 0:

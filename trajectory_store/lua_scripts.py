@@ -128,22 +128,37 @@ end
 return {done, evicted}
 """
 
-# ARGV: LIMITER, then one uniform draw in [0, 1) per wanted episode.
-# Returns {stored episodes, k, id_1, blob_1, ..., id_k, blob_k}; k < draws when rate-limited.
+# ARGV: LIMITER, inline_bytes (-1: every blob), then one uniform draw in [0, 1) per wanted
+# episode. Returns {stored episodes, k, id_1, blob_1, size_1, ..., id_k, blob_k, size_k}; k <
+# draws when rate-limited; blob_j is false when the blob is larger than inline_bytes (the reader
+# fetches it in ranges, RANGE below), size_j is its "steps bytes" entry.
 SAMPLE = _PRELUDE + """
 local size = redis.call('ZCARD', index)
 local c = redis.call('HMGET', counters, 'inserted', 'sampled')
 local k = sample_allowance(size, num(c[1]), num(c[2]), tonumber(ARGV[1]), tonumber(ARGV[2]),
-                           tonumber(ARGV[3]), #ARGV - 4)
+                           tonumber(ARGV[3]), #ARGV - 5)
+local inline = tonumber(ARGV[5])
 local out = {size, k}
 for j = 1, k do
-  local rank = math.min(math.floor(tonumber(ARGV[4 + j]) * size), size - 1)
+  local rank = math.min(math.floor(tonumber(ARGV[5 + j]) * size), size - 1)
   local id = redis.call('ZRANGE', index, rank, rank)[1]
+  local entry = redis.call('HGET', sizes, id)
+  local _, nbytes = parse_size(entry)
   out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', blobs, id)
+  out[#out + 1] = (inline < 0 or nbytes <= inline) and redis.call('HGET', blobs, id) or false
+  out[#out + 1] = entry or false
 end
 if k > 0 then redis.call('HINCRBY', counters, 'sampled', k) end
 return out
+"""
+
+# ARGV: episode_id, start, stop. Bytes start .. stop - 1 of the episode's blob (Redis has no
+# GETRANGE for hash fields: the server slices, only the range crosses the wire), or false
+# when the episode is gone (evicted or quarantined).
+RANGE = _PRELUDE + """
+local blob = redis.call('HGET', blobs, ARGV[1])
+if not blob then return false end
+return string.sub(blob, tonumber(ARGV[2]) + 1, tonumber(ARGV[3]))
 """
 
 # ARGV: episode_id, reason, refund (samples to give back to the rate limiter).
@@ -205,6 +220,7 @@ class Scripts:
     quarantine: redis.commands.core.Script
     page: redis.commands.core.Script
     probe: redis.commands.core.Script
+    range: redis.commands.core.Script
 
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:
@@ -214,4 +230,5 @@ class Scripts:
             quarantine=client.register_script(QUARANTINE),
             page=client.register_script(PAGE),
             probe=client.register_script(PROBE),
+            range=client.register_script(RANGE),
         )

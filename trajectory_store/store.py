@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import redis
@@ -26,7 +27,13 @@ from trajectory_store.batching import encode_for_store, next_chunk, prepare
 from trajectory_store.codec import Compression, EncodedEpisode
 from trajectory_store.config import StoreConfig, attach_table
 from trajectory_store.episode import DEFAULT_MAX_EPISODE_LENGTH, Episode
-from trajectory_store.errors import EpisodeNotFoundError, RateLimitTimeout, SampleTimeoutError, StoreConfigError
+from trajectory_store.errors import (
+    EpisodeNotFoundError,
+    InvalidEpisodeError,
+    RateLimitTimeout,
+    SampleTimeoutError,
+    StoreConfigError,
+)
 from trajectory_store.export import write_parquet
 from trajectory_store.lua_scripts import Scripts, StoreKeys
 from trajectory_store.quarantine import QuarantiningDecoder
@@ -38,6 +45,7 @@ from trajectory_store.redis_client import (
     redis_errors,
 )
 from trajectory_store.stats import StoreStats
+from trajectory_store.streamed import StreamedEpisode, open_streamed
 
 _MAX_DRAWS_PER_CALL = 256  # keeps each sample script call short, so Redis stays responsive
 
@@ -199,18 +207,54 @@ class TrajectoryStore:
         `timeout_s` (None: `config.sample_timeout_s`) raises `SampleTimeoutError` saying why.
         Undecodable blobs are quarantined and replaced by fresh draws.
         """
+        return self._sample(n, timeout_s, -1, lambda triples: self._decoder.decode(
+            [(raw_id, blob) for raw_id, blob, _ in triples], refund_per_draw=1))
+
+    def sample_streamed(self, n: int, *, timeout_s: float | None = None,
+                        inline_bytes: int = 1 << 16) -> list[Episode | StreamedEpisode]:
+        """As `sample`, but a blob larger than `inline_bytes` is not transferred: it comes back
+        as a `StreamedEpisode`, read a chunk (record batch) at a time when asked, so a reader
+        holds O(chunk) bytes of it, not O(episode) (DESIGN.md §13)."""
+        return self._sample(n, timeout_s, inline_bytes, self._open_streamed)
+
+    def _open_streamed(self, triples: list[tuple[bytes, bytes | None, bytes | None]]
+                       ) -> list[Episode | StreamedEpisode]:
+        out: list[Episode | StreamedEpisode] = []
+        inline = [(raw_id, blob) for raw_id, blob, entry in triples if blob is not None or entry is None]
+        out += self._decoder.decode(inline, refund_per_draw=1)
+        for raw_id, blob, entry in triples:
+            if blob is not None or entry is None:
+                continue
+            try:
+                out.append(open_streamed(raw_id, int(entry.split()[1]), self._fetch_range,
+                                         self._quarantine_streamed, self.config.max_episode_length))
+            except (InvalidEpisodeError, EpisodeNotFoundError):
+                continue  # quarantined (logged) or evicted since the draw: draw again
+        return out
+
+    def _fetch_range(self, raw_id: bytes, start: int, stop: int) -> bytes | None:
+        with redis_errors(self._endpoint):
+            return self._scripts.range(keys=self._keys.data, args=[raw_id, start, stop])
+
+    def _quarantine_streamed(self, raw_id: bytes, reason: str) -> None:
+        with redis_errors(self._endpoint):
+            self._decoder.quarantine(raw_id, reason)
+
+    def _sample(self, n: int, timeout_s: float | None, inline_bytes: int,
+                convert: Callable[[list[tuple[bytes, bytes | None, bytes | None]]], list[Any]]) -> list[Any]:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
         wait_s = self.config.sample_timeout_s if timeout_s is None else timeout_s
         deadline, backoff = deadline_after(wait_s), Backoff()
-        out: list[Episode] = []
+        out: list[Any] = []
         limiter_args = self._limiter.script_args()
         with redis_errors(self._endpoint):
             while len(out) < n:
                 draws = self._rng.random(min(n - len(out), _MAX_DRAWS_PER_CALL)).tolist()
-                reply = self._scripts.sample(keys=self._keys.data, args=[*limiter_args, *draws])
+                reply = self._scripts.sample(keys=self._keys.data,
+                                             args=[*limiter_args, inline_bytes, *draws])
                 drawn = int(reply[1])
-                out += self._decoder.decode(list(zip(reply[2::2], reply[3::2])), refund_per_draw=1)
+                out += convert(list(zip(reply[2::3], reply[3::3], reply[4::3])))
                 if drawn:
                     backoff.reset()
                     continue
@@ -238,6 +282,24 @@ class TrajectoryStore:
                 f"store {self.name!r} holds no episode {missing[:5]} ({len(missing)} missing): "
                 "evicted, quarantined or never inserted"
             )
+        return [found[i] for i in ids]
+
+    def get_streamed(self, ids: Sequence[str], *, inline_bytes: int = 1 << 16
+                     ) -> list[Episode | StreamedEpisode]:
+        """As `get`, but episodes whose blob exceeds `inline_bytes` come back streamed."""
+        ids = list(ids)
+        with redis_errors(self._endpoint):
+            entries = self._client.hmget(self._keys.sizes, ids) if ids else []
+        triples = [(i.encode(), None, e) for i, e in zip(ids, entries) if e is not None]
+        small = [i for i, _, e in triples if int(e.split()[1]) <= inline_bytes]
+        whole = {e.episode_id: e for e in self.get([i.decode() for i in small])} if small else {}
+        streamed = {e.episode_id: e for e in self._open_streamed(
+            [t for t in triples if t[0] not in small])}
+        found = {**whole, **streamed}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise EpisodeNotFoundError(f"store {self.name!r} holds no episode {missing[:5]} "
+                                       f"({len(missing)} missing)")
         return [found[i] for i in ids]
 
     def iterate(self, batch_size: int = 64) -> Iterator[Episode]:

@@ -38,6 +38,22 @@ class EpisodeColumns:
     def length(self) -> int:
         return len(self.classes)
 
+    @property
+    def obs_dim(self) -> int:
+        return self.obs.shape[1]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(obs, action, reward), whole."""
+        return self.obs, self.action, self.reward
+
+    def release(self) -> None:
+        """Nothing to drop (`ChunkedColumns` drops its cached chunks)."""
+
+    @property
+    def gone(self) -> bool:
+        """Never (an episode streamed from the store may be evicted while it is read)."""
+        return False
+
     def x(self, start: int, stop: int) -> np.ndarray:
         """x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] of steps start .. stop - 1, float32."""
         first = max(start - 1, 0)  # the step before `start` gives its previous action/reward

@@ -23,7 +23,12 @@ import torch
 from learner.memup.chunk_targets import ChunkTargets, encode_targets
 from learner.memup.columns import EpisodeColumns
 from learner.memup.prefetch import Prefetcher
+from learner.memup.streamed_columns import GONE
 from memup_module import TIME_CHUNK, stream_targets
+
+BLOCK_ROWS = 8192
+"""Most (episode, step) rows per scoring block: the detector's activations are this many rows
+wide, so N x TIME_CHUNK rows (64 episodes: ~130 MB of temporaries) never occur at once."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,14 +50,18 @@ class StreamedBatch:
         self.horizon = max(e.length for e in episodes)
         self.shape = torch.Size((len(episodes), self.horizon))
 
-    def blocks(self, steps: int = TIME_CHUNK,
+    def block_steps(self) -> int:
+        """Steps per block: TIME_CHUNK, fewer when the batch is wide (BLOCK_ROWS rows)."""
+        return max(1, min(TIME_CHUNK, BLOCK_ROWS // len(self.episodes)))
+
+    def blocks(self, steps: int | None = None,
                values: Callable[[EpisodeColumns], np.ndarray] | None = None) -> Iterator[Block]:
-        """The blocks in order; `values(episode)` gives f_t when a score needs it (whole
-        episodes, one batch at a time)."""
+        """The blocks in order (`steps` long, default `block_steps()`); `values(episode)` gives
+        f_t when a score needs it (whole episodes, one batch at a time)."""
+        steps = steps or self.block_steps()
         all_values = None if values is None else [values(e) for e in self.episodes]
         first = self.episodes[0]
-        x_dim, f_dim = first.obs.shape[1] + first.num_actions + 1, first.context_at(
-            np.zeros(0, np.int64)).shape[1]
+        x_dim, f_dim = first.obs_dim + first.num_actions + 1, first.obs_dim + first.num_actions
         for start in range(0, self.horizon, steps):
             stop = min(start + steps, self.horizon)
             n = (len(self.episodes), stop - start)
@@ -104,16 +113,29 @@ class EpisodeLoader:
         return list(self._pending[:n])
 
     def take(self, n: int, score: Scorer) -> list[ScoredEpisode]:
-        if len(self._ready) < n:
+        while len(self._ready) < n:
             wanted = max(n - len(self._ready), self._batch)
             episodes = self._pending + self._prefetcher.get(max(wanted - len(self._pending), 0))
             self._pending = []
-            self._ready.extend(self._score(episodes, score))
+            self._ready.extend(self._score_readable(episodes, score))
         return [self._ready.popleft() for _ in range(n)]
 
     def clear(self) -> None:
         """Drops scored episodes (after a restore their scores belong to another detector)."""
         self._ready.clear()
+
+    def _score_readable(self, episodes: list[EpisodeColumns], score: Scorer) -> list[ScoredEpisode]:
+        """Scores the episodes that can still be read: one streamed from the store may have
+        been evicted (or found corrupt and quarantined) since it was sampled."""
+        while episodes:
+            try:
+                return self._score(episodes, score)
+            except GONE:
+                readable = [e for e in episodes if not e.gone]
+                if len(readable) == len(episodes):
+                    raise
+                episodes = readable
+        return []
 
     def _score(self, episodes: list[EpisodeColumns], score: Scorer) -> list[ScoredEpisode]:
         batch = StreamedBatch(episodes, self._device)
@@ -125,4 +147,6 @@ class EpisodeLoader:
             targets = encode_targets(episode, indices.cpu().numpy(), valid.cpu().numpy(),
                                      self._chunk_steps)
             scored.append(ScoredEpisode(episode, targets))
+        for episode in episodes:
+            episode.release()
         return scored

@@ -1,9 +1,11 @@
 """Episodes sampled and prepared on a background thread, so the learner never waits on I/O.
 
 The thread calls `source.sample(batch)` and `prepare(episode)` (numpy work, including decoding
-checks) and queues the results; `get(n)` hands them out in the order sampled. An error on the
-thread (a store timeout, a bad episode) is re-raised by the next `get`. With `capacity == 0`
-everything happens synchronously inside `get` (the serial mode the unit tests use).
+checks) and queues the results; `get(n)` hands them out in the order sampled. `prepare`
+returns None for an episode to skip (one streamed from the store and evicted or quarantined
+meanwhile). An error on the thread (a store timeout, a bad episode) is re-raised by the next
+`get`. With `capacity == 0` everything happens synchronously inside `get` (the serial mode
+the unit tests use).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ _POLL_S = 0.1
 
 
 class Prefetcher(Generic[T]):
-    def __init__(self, source: EpisodeSource, prepare: Callable[[EpisodeLike], T],
+    def __init__(self, source: EpisodeSource, prepare: Callable[[EpisodeLike], T | None],
                  capacity: int, batch: int) -> None:
         self._source, self._prepare, self._batch = source, prepare, batch
         self._queue: queue.Queue = queue.Queue(maxsize=max(capacity, 1))
@@ -42,7 +44,9 @@ class Prefetcher(Generic[T]):
         try:
             while not self._stop.is_set():
                 for episode in self._source.sample(self._batch):
-                    self._put(("ok", self._prepare(episode)))
+                    prepared = self._prepare(episode)
+                    if prepared is not None:
+                        self._put(("ok", prepared))
         except BaseException as error:  # handed to the consumer, which re-raises it
             self._put(("error", error))
 
@@ -52,7 +56,8 @@ class Prefetcher(Generic[T]):
             items: list[T] = []
             while len(items) < n:
                 wanted = min(self._batch, n - len(items))
-                items += [self._prepare(e) for e in self._source.sample(wanted)]
+                prepared = [self._prepare(e) for e in self._source.sample(wanted)]
+                items += [item for item in prepared if item is not None]
             return items
         items = []
         while len(items) < n:

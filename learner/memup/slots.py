@@ -20,6 +20,7 @@ import torch
 from learner.memup.chunk_targets import ChunkTargets, encode_targets
 from learner.memup.columns import EpisodeColumns
 from learner.memup.loader import ScoredEpisode
+from learner.memup.streamed_columns import GONE
 
 _CAPACITY_QUANTUM = 256
 
@@ -125,7 +126,10 @@ class SlotBuffer:
             self._allocate(min(quantized, 2 * self.chunk_steps))
             stale = np.flatnonzero(live).tolist()
         for slot in stale:
-            self._window(slot)
+            try:
+                self._window(slot)
+            except GONE:  # a streamed episode evicted (or quarantined) under the slot:
+                self.lengths[slot] = self.cursors[slot]  # it ends here, the slot is refilled
 
     def rollout(self, length: int) -> Rollout:
         """Steps cursor .. cursor + length - 1 of every slot (length <= chunk_steps)."""
@@ -164,16 +168,24 @@ class SlotBuffer:
                              for e in self.episodes if e is not None)
 
     def state_dict(self) -> dict:
-        """Each slot's episode (columns and compact targets), cursors (plain arrays/tensors);
-        the windows are rebuilt from them."""
-        slots = [None if e is None else {
-            "obs": e.columns.obs, "action": e.columns.action, "reward": e.columns.reward,
-            "classes": e.columns.classes, "num_actions": e.columns.num_actions,
-            "chunk_steps": e.targets.chunk_steps, **e.targets.state()}
-            for e in self.episodes]
+        """Each slot's episode (columns, whole, and compact targets), cursors (plain
+        arrays/tensors); the windows are rebuilt from them. A slot whose streamed episode was
+        evicted is saved empty and finished, so that a resumed run refills it."""
+        slots, lengths = [], self.lengths.copy()
+        for slot, e in enumerate(self.episodes):
+            try:
+                obs, action, reward = (None,) * 3 if e is None else e.columns.arrays()
+            except GONE:
+                slots.append(None)
+                lengths[slot] = self.cursors[slot]
+                continue
+            slots.append(None if e is None else {
+                "obs": obs, "action": action, "reward": reward,
+                "classes": e.columns.classes, "num_actions": e.columns.num_actions,
+                "chunk_steps": e.targets.chunk_steps, **e.targets.state()})
         return {"episodes": [None if s is None else {k: _plain(v) for k, v in s.items()}
                              for s in slots],
-                "lengths": torch.from_numpy(self.lengths.copy()),
+                "lengths": torch.from_numpy(lengths),
                 "cursors": torch.from_numpy(self.cursors.copy())}
 
     def load_state_dict(self, state: dict) -> None:

@@ -29,13 +29,15 @@ from envs import EnvConfig, TMazeConfig, as_env_config, describe_env
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
 from learner.memup.config import MemUPConfig, with_env_sizes
 from learner.memup.device import available_cores, resolve_device
-from learner.memup.columns import EpisodeColumns, episode_columns
+from learner.memup.columns import EpisodeColumns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
 from learner.memup.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
 from learner.memup.loader import EpisodeLoader, StreamedBatch
 from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
 from learner.memup.prefetch import Prefetcher
 from learner.memup.slots import Rollout, SlotBuffer
+from learner.memup.store_source import streaming
+from learner.memup.streamed_columns import ChunkedColumns, ChunkReader, any_columns
 from learner.progress import progress_bar
 from memup_module import (
     Detector,
@@ -114,7 +116,7 @@ class MemUPTrainer:
         self.step = self.slot_steps = self.episodes_loaded = 0
         self.started = False
         self._prefetcher: Prefetcher[EpisodeColumns] = Prefetcher(
-            source, self._prepare, config.prefetch_episodes, config.sample_batch)
+            streaming(source), self._prepare, config.prefetch_episodes, config.sample_batch)
         self._loader = EpisodeLoader(self._prefetcher, self.device, config.top_k,
                                      config.sample_batch, config.chunk_steps)
         self._held_out_episodes = held_out
@@ -130,8 +132,8 @@ class MemUPTrainer:
     def _clip(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
         return torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip, foreach=True)
 
-    def _prepare(self, episode: EpisodeLike) -> EpisodeColumns:
-        return episode_columns(episode, self.config, self.codec)
+    def _prepare(self, episode: EpisodeLike | ChunkReader) -> EpisodeColumns | ChunkedColumns | None:
+        return any_columns(episode, self.config, self.codec)
 
     def _scores(self, batch: StreamedBatch) -> torch.Tensor:
         kind = self.config.detector_score

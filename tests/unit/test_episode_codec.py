@@ -155,3 +155,28 @@ def test_metadata_is_json_per_key(episode: Episode) -> None:
     metadata = meta_to_arrow(episode.meta)
     assert json.loads(metadata[b"env_kwargs"]) == {"corridor_length": 40, "length_jitter": 0}
     assert json.loads(metadata[b"seed"]) == episode.meta["seed"]
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_a_long_episode_is_one_record_batch_per_chunk_and_decodes_whole(compression) -> None:
+    episode = random_episode(np.random.default_rng(5), 1000)
+    blob = encode_episode(episode, compression, chunk_rows=128)
+    reader = pa.ipc.open_stream(blob)
+    assert [b.num_rows for b in reader] == [128] * 7 + [104]
+    assert decode_episode(blob) == episode
+    one = pa.ipc.open_stream(encode_episode(episode, compression, chunk_rows=1000))
+    assert b"chunk_layout" not in one.schema.metadata and len(list(one)) == 1  # as before
+
+
+def test_a_chunk_layout_must_match_the_batches(episode: Episode) -> None:
+    metadata = meta_to_arrow(episode.meta)
+    layout = {b"chunk_layout": json.dumps({"rows": 16, "ends": [100, 200]}).encode()}
+    with pytest.raises(InvalidEpisodeError, match="does not cover"):
+        decode_episode(_ipc(_columns(episode), {**metadata, **layout}))
+    bad = {b"chunk_layout": b'{"rows": 16, "ends": [200, 100]}'}
+    with pytest.raises(InvalidEpisodeError, match="increasing"):
+        decode_episode(_ipc(_columns(episode), {**metadata, **bad}))
+    rows = -(-episode.length // 2)
+    two = {b"chunk_layout": json.dumps({"rows": rows, "ends": [100, 200]}).encode()}
+    with pytest.raises(InvalidEpisodeError, match=f"expected a record batch of {rows} rows"):
+        decode_episode(_ipc(_columns(episode), {**metadata, **two}))

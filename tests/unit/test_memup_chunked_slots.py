@@ -12,8 +12,11 @@ from learner.memup.chunk_targets import encode_targets
 from learner.memup.columns import episode_columns
 from learner.memup.episodes import InMemorySource, generate_episodes
 from learner.memup.slots import Rollout
+from learner.memup.store_source import StreamedStoreSource
+from learner.memup.streamed_columns import ChunkedColumns
 from learner.memup.trainer import MemUPTrainer
 from memup_module import MemoryConfig, make_codec, stream_targets
+from trajectory_store import EncodedEpisode, Episode, encode_episode
 
 # Episodes of 150-170 steps: three chunks of 64, one chunk of 4096 (the whole episode).
 TMAZE = TMazeConfig(corridor_length=150, length_jitter=20)
@@ -102,3 +105,84 @@ def test_restore_under_another_chunk_size_continues_identically(tmp_path):
     resumed.update()
     for p, q in zip(original.memory.parameters(), resumed.memory.parameters()):
         assert torch.equal(p, q)
+
+
+class _StoreReplay:
+    """The same pseudo-random sequence of stored episodes, whole or streamed from the store."""
+
+    def __init__(self, store, ids: list[str], streamed: bool) -> None:
+        self.store, self.ids, self.streamed = store, ids, streamed
+        self.rng = np.random.default_rng(1)
+        self.opened: list = []
+
+    def sample(self, n: int, timeout_s=None) -> list:
+        ids = [self.ids[i] for i in self.rng.integers(0, len(self.ids), n)]
+        if not self.streamed:
+            return self.store.get(ids)
+        items = self.store.get_streamed(ids, inline_bytes=0)
+        self.opened += items
+        return items
+
+
+@pytest.mark.parametrize("settings", [dict(top_k=2), dict(top_k=1, detector_score="ema_error")])
+def test_episodes_streamed_from_the_store_yield_exactly_the_rollouts_of_whole_ones(make_store,
+                                                                                   settings):
+    store = make_store(seed=0)
+    episodes = [Episode.create(e.obs, e.action, e.reward, env_id="memup/NoisyTMaze-v0",
+                               seed=e.meta["seed"], collector_id="test", policy_id="random")
+                for e in EPISODES]
+    # Record batches of 64 rows: every 150-170-step episode is three chunks in the store.
+    store.insert([EncodedEpisode(e.episode_id, e.length, encode_episode(e, "lz4", chunk_rows=64))
+                  for e in episodes])
+    ids = [e.episode_id for e in episodes]
+    whole_source, streamed_source = _StoreReplay(store, ids, False), _StoreReplay(store, ids, True)
+    config = dataclasses.replace(SMALL, chunk_steps=64, **settings)
+    whole = MemUPTrainer(config, whole_source, TMAZE)
+    streamed = MemUPTrainer(config, streamed_source, TMAZE)
+    for _ in range(80):
+        for trainer in (whole, streamed):
+            if not trainer.started:
+                trainer._start()
+        _assert_same(whole.slots.rollout(SMALL.rollout), streamed.slots.rollout(SMALL.rollout))
+        whole.update()
+        streamed.update()
+    assert all(isinstance(e.columns, ChunkedColumns) for e in streamed.slots.episodes)
+    # Every read fetched one chunk of 64 rows (3 + 2 + 1 floats each), never an episode.
+    assert max(item.max_read_bytes for item in streamed_source.opened) <= 64 * 6 * 4 + 512
+    for p, q in zip(whole.memory.parameters(), streamed.memory.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_a_slot_whose_streamed_episode_is_evicted_ends_and_is_refilled(make_store):
+    store = make_store(seed=0, capacity_steps=24 * 170)
+    episodes = [Episode.create(e.obs, e.action, e.reward, env_id="memup/NoisyTMaze-v0",
+                               seed=e.meta["seed"], collector_id="test", policy_id="random")
+                for e in EPISODES]
+    store.insert([EncodedEpisode(e.episode_id, e.length, encode_episode(e, None, chunk_rows=64))
+                  for e in episodes])
+    trainer = MemUPTrainer(dataclasses.replace(SMALL, chunk_steps=64),
+                           StreamedStoreSource(store, inline_bytes=0), TMAZE)
+    trainer.train(2)
+    held = {e.columns._reader.episode_id for e in trainer.slots.episodes}
+    store._client.hdel(store._keys.blobs, *held)  # as if evicted, behind the store's back
+    trainer.train(60)  # every slot crosses a chunk boundary, finds its episode gone, is refilled
+    assert not held & {e.columns._reader.episode_id for e in trainer.slots.episodes}
+    trainer.close()
+
+
+def test_a_checkpoint_of_streamed_slots_resumes_like_one_of_whole_slots(make_store, tmp_path):
+    store = make_store(seed=0)
+    episodes = [Episode.create(e.obs, e.action, e.reward, env_id="memup/NoisyTMaze-v0",
+                               seed=e.meta["seed"], collector_id="test", policy_id="random")
+                for e in EPISODES]
+    store.insert([EncodedEpisode(e.episode_id, e.length, encode_episode(e, None, chunk_rows=64))
+                  for e in episodes])
+    ids = [e.episode_id for e in episodes]
+    config = dataclasses.replace(SMALL, chunk_steps=64)
+    whole = MemUPTrainer(config, _StoreReplay(store, ids, False), TMAZE)
+    streamed = MemUPTrainer(config, _StoreReplay(store, ids, True), TMAZE)
+    whole.train(20)
+    streamed.train(20)
+    resumed = MemUPTrainer(config, _StoreReplay(store, ids, False), TMAZE)
+    resumed.restore(streamed.save(tmp_path / "ckpt.pt"))
+    _assert_same(whole.slots.rollout(SMALL.rollout), resumed.slots.rollout(SMALL.rollout))

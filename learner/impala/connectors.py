@@ -61,8 +61,9 @@ class BatchAgentInputs(ConnectorV2):
         carried = (shared_data or {}).get(CARRIED_STATE)
         if carried is None or _batch_size(carried) != len(episodes):
             return self._state_from_episodes(module, episodes)
-        # An episode with no step yet (reset, not a cut continuation) starts from zeros.
-        fresh = [episode.t_started == 0 and len(episode) == 0 for episode in episodes]
+        # An episode with no step yet (reset, not a cut continuation: t_started = len = 0)
+        # starts from zeros.
+        fresh = [episode.t == 0 for episode in episodes]
         if not any(fresh):
             return dict(carried)
         keep = torch.tensor(fresh, device=self._device).logical_not().unsqueeze(1)
@@ -74,8 +75,7 @@ class BatchAgentInputs(ConnectorV2):
         initial = {key: np.asarray(value) for key, value in module.get_initial_state().items()}
         states = []
         for episode in episodes:
-            if (episode.t_started == 0 and len(episode) == 0) or (
-                    Columns.STATE_OUT not in episode.extra_model_outputs):
+            if episode.t == 0 or Columns.STATE_OUT not in episode.extra_model_outputs:
                 states.append(initial)
             else:
                 states.append(episode.get_extra_model_outputs(key=Columns.STATE_OUT, indices=-1))

@@ -89,21 +89,24 @@ class SampleActions(ConnectorV2):
     def __call__(self, *, rl_module: Any, batch: dict[str, Any], episodes: list[Any],
                  explore: bool | None = None, shared_data: dict | None = None,
                  **kwargs: Any) -> Any:
-        logits = batch[Columns.ACTION_DIST_INPUTS]
-        if logits.dim() == 3:  # [B, 1, A]: drop the single time step
-            logits = logits[:, 0]
-        log_probs = torch.log_softmax(logits.float(), dim=-1)
-        if explore:
-            actions = torch.multinomial(log_probs.exp(), 1)
+        logits = batch[Columns.ACTION_DIST_INPUTS].detach()
+        # numpy from here on: a handful of [B, A] ops, where torch's per-op dispatch dominated.
+        logits = logits.cpu().numpy().reshape(-1, logits.shape[-1]).astype(np.float64)
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        if explore:  # inverse CDF with numpy's global RNG, which RLlib seeds per EnvRunner
+            cdf = np.exp(log_probs).cumsum(axis=-1)
+            draws = np.random.random((len(cdf), 1)) * cdf[:, -1:]
+            actions = np.minimum((draws >= cdf).sum(axis=-1), cdf.shape[-1] - 1)
         else:
-            actions = log_probs.argmax(dim=-1, keepdim=True)
-        logp = log_probs.gather(-1, actions)[:, 0]
+            actions = log_probs.argmax(axis=-1)
+        logp = np.take_along_axis(log_probs, actions[:, None], axis=-1)[:, 0]
         state_out = {key: value.detach() for key, value in batch[Columns.STATE_OUT].items()}
         if shared_data is not None:
             shared_data[CARRIED_STATE] = state_out
         return {
-            Columns.ACTIONS: actions[:, 0].cpu().numpy(),
-            Columns.ACTION_LOGP: logp.cpu().numpy(),
+            Columns.ACTIONS: actions,
+            Columns.ACTION_LOGP: logp.astype(np.float32),
             Columns.STATE_OUT: _per_env(state_out),
         }
 
@@ -112,6 +115,9 @@ def _per_env(state: Mapping[str, torch.Tensor]) -> list[dict[str, np.ndarray]]:
     """{key: [B, H]} -> B dicts {key: [H]} (numpy views), as episodes store STATE_OUT."""
     keys = list(state)
     arrays = [state[key].cpu().numpy() for key in keys]
+    if len(keys) == 2:  # the LSTM's (h, c): a dict literal is ~2x faster than dict(zip())
+        first, second = keys
+        return [{first: a, second: b} for a, b in zip(*arrays)]
     return [dict(zip(keys, rows)) for rows in zip(*arrays)]
 
 

@@ -117,3 +117,22 @@ def test_sampled_logp_and_states_agree_with_the_modules_own_forward(
                                                atol=1e-5)
     finally:
         runner.stop()
+
+
+def test_sampled_actions_follow_the_softmax_of_the_logits() -> None:
+    logits = torch.tensor([[0.0, 1.0, -1.0]]).repeat(20_000, 1)[:, None]
+    state = {"h": torch.zeros(20_000, 4), "c": torch.ones(20_000, 4)}
+    np.random.seed(0)
+    out = SampleActions()(rl_module=None, batch={Columns.ACTION_DIST_INPUTS: logits,
+                                                   Columns.STATE_OUT: state},
+                          episodes=[], explore=True, shared_data={})
+    probs = torch.softmax(logits[0, 0], -1).numpy()
+    frequencies = np.bincount(out[Columns.ACTIONS], minlength=3) / 20_000
+    np.testing.assert_allclose(frequencies, probs, atol=0.015)
+    np.testing.assert_allclose(out[Columns.ACTION_LOGP], np.log(probs)[out[Columns.ACTIONS]],
+                               rtol=1e-5)
+    assert out[Columns.STATE_OUT][7]["c"].tolist() == [1.0] * 4
+    greedy = SampleActions()(rl_module=None, batch={Columns.ACTION_DIST_INPUTS: logits,
+                                                      Columns.STATE_OUT: state},
+                             episodes=[], explore=False, shared_data=None)
+    assert (greedy[Columns.ACTIONS] == 1).all()

@@ -9,9 +9,13 @@ step. In one run, at the same number of mazes and 1 torch thread, this measures:
   episodes, the module's `forward_exploration`);
 - `train`: whole `algo.train()` iterations (sampling + learning), EnvRunner in the driver;
 
-and reports `sample` and `train` as ratios to `loop`. The goal of issue #12 is >= 0.5.
+and reports `sample` and `train` as ratios to `loop`. The goal of issue #12 is >= 0.5. The
+three are measured in interleaved rounds, so other load on the machine touches them alike.
+The EnvRunners use the lean connectors (learner.impala.connectors); `--compare-default` adds
+a row with RLlib's default connector pipelines, the path before issue #12.
 
     python -m bench.impala_sampling [--mazes 64 1024] [--length 1000] [--seconds 10]
+                                    [--rounds 5] [--compare-default]
 """
 
 from __future__ import annotations
@@ -34,88 +38,106 @@ from learner.impala.runner import build_impala_config
 from memup_module import Memory, MemoryConfig, save_memory
 
 
-@torch.no_grad()
-def plain_loop(module, tmaze: TMazeConfig, mazes: int, seconds: float) -> float:
-    """Env steps/s of the module stepping `mazes` mazes with sampled actions, nothing else."""
-    env = PrevActionRewardVector(make_vector_env(tmaze, mazes))
-    x, _ = env.reset(seed=0)
-    memory, head = module.memory, module.policy_head
-    obs_dim = memory.config.obs_dim
-    state = memory.initial_state(mazes, torch.device("cpu"))
-    generator = torch.Generator().manual_seed(0)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        inputs = torch.as_tensor(x)[:, None, :]
-        m, state = memory(inputs, state)
-        logits = head(torch.cat([m, inputs[..., :obs_dim]], dim=-1))[:, 0]
-        actions = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)[:, 0]
-        x, _, terminated, _, _ = env.step(actions.numpy())
-        # Next-step autoreset: a finished maze starts again from a zero state.
-        if terminated.any():
-            done = torch.as_tensor(terminated)
-            state = tuple(part.masked_fill(done[:, None], 0.0) for part in state)
-        steps += mazes
-    return steps / (time.perf_counter() - start)
+class PlainLoop:
+    """The module stepping `mazes` mazes with sampled actions, nothing else; `run` resumes it."""
+
+    def __init__(self, module, tmaze: TMazeConfig, mazes: int) -> None:
+        self.env = PrevActionRewardVector(make_vector_env(tmaze, mazes))
+        self.x, _ = self.env.reset(seed=0)
+        self.memory, self.head, self.mazes = module.memory, module.policy_head, mazes
+        self.state = self.memory.initial_state(mazes, torch.device("cpu"))
+        self.generator = torch.Generator().manual_seed(0)
+
+    @torch.no_grad()
+    def run(self, seconds: float) -> np.ndarray:
+        """[env steps, seconds] of stepping for about `seconds`."""
+        obs_dim = self.memory.config.obs_dim
+        x, state = self.x, self.state
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            inputs = torch.as_tensor(x)[:, None, :]
+            m, state = self.memory(inputs, state)
+            logits = self.head(torch.cat([m, inputs[..., :obs_dim]], dim=-1))[:, 0]
+            actions = torch.multinomial(torch.softmax(logits, -1), 1,
+                                        generator=self.generator)[:, 0]
+            x, _, terminated, _, _ = self.env.step(actions.numpy())
+            # Next-step autoreset: a finished maze starts again from a zero state.
+            if terminated.any():
+                done = torch.as_tensor(terminated)
+                state = tuple(part.masked_fill(done[:, None], 0.0) for part in state)
+            steps += self.mazes
+        self.x, self.state = x, state
+        return np.array([steps, time.perf_counter() - start])
 
 
 def _sampled(result: dict) -> int:
-    return int(result.get("env_runners", {}).get("num_env_steps_sampled_lifetime", 0))
+    """Env steps sampled in this iteration (`algo.train()` call)."""
+    return int(result.get("env_runners", {}).get("num_env_steps_sampled", 0))
 
 
-def rllib_rates(tmaze: TMazeConfig, impala: ImpalaConfig, memory: Path,
-                seconds: float) -> tuple[float, float, object]:
-    """(EnvRunner.sample env steps/s, algo.train env steps/s, the RLlib module)."""
-    model_config = module_settings(impala, memory_path=memory, baseline=False)
-    algo = build_impala_config(tmaze, impala, model_config).build_algo()
-    try:
-        runner = algo.env_runner
-        runner.sample()  # warm-up: connectors, first episodes
-        steps, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            steps += sum(len(e) for e in runner.sample())
-        sample_rate = steps / (time.perf_counter() - start)
-        before = _sampled(algo.train())
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            after = _sampled(algo.train())
-        train_rate = (after - before) / (time.perf_counter() - start)
-        return sample_rate, train_rate, runner.module
-    finally:
-        algo.stop()
+def _timed(work, seconds: float) -> np.ndarray:
+    """[items, seconds] of calling `work` (which returns its items) for about `seconds`."""
+    items, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        items += work()
+    return np.array([items, time.perf_counter() - start])
 
 
-def measure(mazes: int, length: int, seconds: float, memory: Path) -> dict:
+def measure(mazes: int, length: int, seconds: float, rounds: int, memory: Path,
+            lean: bool) -> dict:
+    """Loop, `sample` and `train` rates, interleaved in `rounds` rounds of seconds / rounds
+    each, so load from other processes touches all three alike."""
     tmaze = TMazeConfig(corridor_length=length)
     impala = ImpalaConfig(num_env_runners=0, num_envs_per_env_runner=mazes,
                           rollout_fragment_length=64,
                           train_batch_size_per_learner=max(4096, 64 * mazes),
                           minibatch_size=max(1024, 16 * mazes), num_threads=1)
     torch.set_num_threads(1)
-    sample_rate, train_rate, module = rllib_rates(tmaze, impala, memory, seconds)
-    loop_rate = plain_loop(module, tmaze, mazes, seconds)
+    model_config = module_settings(impala, memory_path=memory, baseline=False)
+    algo = build_impala_config(tmaze, impala, model_config,
+                               lean_connectors=lean).build_algo()
+    totals = {name: np.zeros(2) for name in ("loop", "sample", "train")}  # steps, seconds
+    try:
+        runner = algo.env_runner
+        loop = PlainLoop(runner.module, tmaze, mazes)
+        runner.sample()  # warm-up: connectors, first episodes
+        algo.train()
+
+        share = seconds / rounds
+        for _ in range(rounds):
+            totals["loop"] += loop.run(share)
+            totals["sample"] += _timed(lambda: sum(map(len, runner.sample())), share)
+            runner.get_metrics()  # so that the next `algo.train()` reports only its own steps
+            totals["train"] += _timed(lambda: _sampled(algo.train()), share)
+    finally:
+        algo.stop()
+    rate = {name: float(steps / spent) for name, (steps, spent) in totals.items()}
     return {"mazes": mazes, "corridor_length": length,
-            "loop_env_steps_per_s": round(loop_rate),
-            "rllib_sample_env_steps_per_s": round(sample_rate),
-            "rllib_train_env_steps_per_s": round(train_rate),
-            "sample_ratio_to_loop": round(sample_rate / loop_rate, 3),
-            "train_ratio_to_loop": round(train_rate / loop_rate, 3),
+            "connectors": "lean" if lean else "rllib-default",
+            "loop_env_steps_per_s": round(rate["loop"]),
+            "rllib_sample_env_steps_per_s": round(rate["sample"]),
+            "rllib_train_env_steps_per_s": round(rate["train"]),
+            "sample_ratio_to_loop": round(rate["sample"] / rate["loop"], 3),
+            "train_ratio_to_loop": round(rate["train"] / rate["loop"], 3),
             "impala_config": dataclasses.asdict(impala)}
 
 
-def run(mazes: list[int], length: int, seconds: float) -> dict:
-    rows = []
+def run(mazes: list[int], length: int, seconds: float, rounds: int,
+        compare_default: bool) -> dict:
+    rows, load = [], list(np.round(_loadavg(), 2))
     with tempfile.TemporaryDirectory() as scratch:
         memory = Path(scratch) / "memory.pt"
         save_memory(memory, Memory(MemoryConfig()))  # LSTM-256: speed does not need training
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
         try:
             for count in mazes:
-                rows.append(measure(count, length, seconds, memory))
-                print(rows[-1], flush=True)
+                for lean in (True, False) if compare_default else (True,):
+                    rows.append(measure(count, length, seconds, rounds, memory, lean))
+                    print(rows[-1], flush=True)
         finally:
             ray.shutdown()
     return {"goal": "sample_ratio_to_loop >= 0.5 at the same number of mazes",
-            "rows": rows, "load_average_at_start": list(np.round(_loadavg(), 2))}
+            "rows": rows, "load_average_at_start": load}
 
 
 def _loadavg() -> tuple[float, ...]:
@@ -128,6 +150,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mazes", type=int, nargs="+", default=[64, 1024])
     parser.add_argument("--length", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="per rate (loop, sample, train), split over the rounds")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--compare-default", action="store_true",
+                        help="also measure RLlib's default EnvRunner connectors (the old path)")
     args = parser.parse_args()
-    print(write_result("impala_sampling", run(args.mazes, args.length, args.seconds)))
+    print(write_result("impala_sampling", run(args.mazes, args.length, args.seconds,
+                                              args.rounds, args.compare_default)))

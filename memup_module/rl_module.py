@@ -128,6 +128,10 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.policy_head = Head(*sizes, config.num_actions)
         if not self.inference_only:
             self.value_head = Head(*sizes, 1)
+        memory_parts = set(map(id, self.memory.modules()))
+        # Plain lists (not nn.ModuleList): `train` flips their flags without walking the tree.
+        self._trained_parts = [m for m in self.modules() if id(m) not in memory_parts]
+        self._memory_parts = list(self.memory.modules())
 
     # -- RLModule -------------------------------------------------------------------------------
 
@@ -137,9 +141,13 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     def train(self, mode: bool = True) -> "MemUPPolicyModule":
         # RLlib calls train() before every forward_train; a frozen memory stays in eval.
-        super().train(mode)
-        if self.freeze_memory:
-            self.memory.eval()
+        # RLlib also calls eval() and train() around every exploration step: nn.Module.train's
+        # recursion through __setattr__ cost ~10% of a sampling step, so only the flags are set.
+        for part in self._trained_parts:
+            part.__dict__["training"] = mode
+        memory_mode = mode and not self.freeze_memory
+        for part in self._memory_parts:
+            part.__dict__["training"] = memory_mode
         return self
 
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

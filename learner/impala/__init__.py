@@ -7,7 +7,8 @@
 
 `env` is an `EnvConfig` (any gymnasium id with discrete actions) or a `TMazeConfig`. `runner`
 builds RLlib's `IMPALAConfig` (`env`: the run's vector env with agent inputs on every
-EnvRunner; `learner`: IMPALA's torch learner with a separate optimizer for a trainable memory)
+EnvRunner, stepped through `connectors`' lean batched pipelines instead of RLlib's per-sub-env
+defaults; `learner`: IMPALA's torch learner with a separate optimizer for a trainable memory)
 and loops `algo.train()` until the env-step budget ends or, on the T-Maze, `policy_eval`'s
 greedy success reaches the target; it reports greedy and sampled held-out returns and MMER.
 `baseline=True` trains the same module from a random memory. T-Maze only: `stream_evaluate`

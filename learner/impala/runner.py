@@ -46,6 +46,7 @@ from tqdm import tqdm
 from actors.placement import head_resources, worker_cpus, worker_resources
 from envs import EnvConfig, EnvSpec, TMazeConfig, describe_env
 from learner.impala.config import ImpalaConfig
+from learner.impala.connectors import env_to_module, module_to_env
 from learner.impala.env import make_agent_env, register_rllib_env, rllib_env_config
 from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
 from learner.impala.policy_eval import (
@@ -104,10 +105,12 @@ def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline:
 
 def build_impala_config(env: EnvConfig | TMazeConfig, impala: ImpalaConfig, model_config: dict,
                         *, cluster: dict[str, float] | None = None,
-                        worker_cpus: int = 0) -> IMPALAConfig:
+                        worker_cpus: int = 0, lean_connectors: bool = True) -> IMPALAConfig:
     """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the run's vector env.
     `cluster` (`ray.cluster_resources()`) and `worker_cpus` place it: EnvRunners on the
-    workers, a remote learner on the head, where the cluster marks them (actors.placement)."""
+    workers, a remote learner on the head, where the cluster marks them (actors.placement).
+    `lean_connectors`: the EnvRunners' batched connectors (learner.impala.connectors) instead
+    of RLlib's default per-sub-env pipelines (kept for comparison in tests and the bench)."""
     cluster = cluster or {}
     gpus = impala.gpus_per_learner(cluster.get("GPU", 0.0))
     runners = impala.env_runners_for(worker_cpus)
@@ -123,6 +126,10 @@ def build_impala_config(env: EnvConfig | TMazeConfig, impala: ImpalaConfig, mode
             num_envs_per_env_runner=impala.num_envs_per_env_runner,
             gym_env_vectorize_mode="vector_entry_point",
             rollout_fragment_length=impala.rollout_fragment_length,
+            add_default_connectors_to_env_to_module_pipeline=not lean_connectors,
+            add_default_connectors_to_module_to_env_pipeline=not lean_connectors,
+            env_to_module_connector=env_to_module if lean_connectors else None,
+            module_to_env_connector=module_to_env if lean_connectors else None,
         )
         .learners(
             # A GPU learner runs as its own actor (scheduled on the GPU node); on CPU the

@@ -78,6 +78,16 @@ def test_frozen_memory_has_no_gradients_and_stays_in_eval(memory_file: Path) -> 
     assert all(p.grad is not None for p in module.policy_head.parameters())
 
 
+@pytest.mark.parametrize("freeze", [True, False])
+def test_train_and_eval_set_every_submodules_flag(memory_file: Path, freeze: bool) -> None:
+    module = build(memory_path=memory_file, freeze_memory=freeze)
+    memory = set(map(id, module.memory.modules()))
+    module.eval()
+    assert not any(m.training for m in module.modules())
+    module.train()
+    assert all(m.training != (freeze and id(m) in memory) for m in module.modules())
+
+
 def test_trainable_memory_gets_gradients(memory_file: Path) -> None:
     module = build(memory_path=memory_file, freeze_memory=False)
     module.train()

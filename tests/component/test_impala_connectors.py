@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
@@ -21,13 +20,6 @@ from memup_module import Memory, MemoryConfig, save_memory
 TMAZE = TMazeConfig(corridor_length=6, length_jitter=2)
 IMPALA = ImpalaConfig(num_envs_per_env_runner=8, rollout_fragment_length=5, max_seq_len=6,
                       train_batch_size_per_learner=40, minibatch_size=40)
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture()
@@ -46,7 +38,7 @@ def chunks(runner: SingleAgentEnvRunner, samples: int, explore: bool) -> list:
     return [episode for _ in range(samples) for episode in runner.sample(explore=explore)]
 
 
-def test_the_lean_runner_uses_the_lean_pipelines(ray_session, model_config: dict) -> None:
+def test_the_lean_runner_uses_the_lean_pipelines(ray_local, model_config: dict) -> None:
     runner = env_runner(model_config, lean=True)
     try:
         assert [type(c) for c in runner._env_to_module.connectors] == [BatchAgentInputs]
@@ -55,7 +47,7 @@ def test_the_lean_runner_uses_the_lean_pipelines(ray_session, model_config: dict
         runner.stop()
 
 
-def test_greedy_episodes_match_rllibs_default_connectors(ray_session, model_config: dict) -> None:
+def test_greedy_episodes_match_rllibs_default_connectors(ray_local, model_config: dict) -> None:
     lean, default = env_runner(model_config, lean=True), env_runner(model_config, lean=False)
     try:
         lean.module.load_state_dict(default.module.state_dict())
@@ -89,7 +81,7 @@ def test_greedy_episodes_match_rllibs_default_connectors(ray_session, model_conf
 
 @torch.no_grad()
 def test_sampled_logp_and_states_agree_with_the_modules_own_forward(
-    ray_session, model_config: dict
+    ray_local, model_config: dict
 ) -> None:
     runner = env_runner(model_config, lean=True)
     try:

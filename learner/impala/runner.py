@@ -227,7 +227,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
         episodes_at_last_eval = episodes
         module.set_state(algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
         eval_start = time.perf_counter()
-        evaluation = _greedy_evaluation(module, env, impala)
+        evaluation = _greedy_evaluation(module, env, impala, whole_set=out_of_budget)
         sampled = None
         if impala.eval_sampled:
             sampled = sampled_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
@@ -268,11 +268,17 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
     }
 
 
-def _greedy_evaluation(module: RLModule, env: EnvConfig, impala: ImpalaConfig) -> GreedyResult:
+def _greedy_evaluation(module: RLModule, env: EnvConfig, impala: ImpalaConfig,
+                       whole_set: bool) -> GreedyResult:
     """The held-out greedy evaluation; on the T-Maze by the streamed evaluator, which gives
-    the same result at a fraction of the cost (its observation terms are batched over time)."""
+    the same result at a fraction of the cost (its observation terms are batched over time),
+    first on the screening episodes unless `whole_set`."""
     if env.is_tmaze:
         seeds = held_out_seeds(impala.eval_seed, impala.eval_episodes)
+        if not whole_set and 0 < impala.eval_screen_episodes < len(seeds):
+            screened = stream_evaluate(module, env, seeds[:impala.eval_screen_episodes]).greedy
+            if screened.success_rate < impala.target_success:
+                return screened
         return stream_evaluate(module, env, seeds).greedy
     return greedy_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
 

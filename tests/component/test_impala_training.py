@@ -79,6 +79,11 @@ def test_train_policy_saves_a_restorable_policy_and_reports_each_evaluation(
     assert {"impala/success_rate", "impala/mean_return", "impala/env_steps",
             "impala/env_steps_per_s"} <= set(logged[-1][1])
     assert [step for step, _ in logged] == sorted(step for step, _ in logged)
+    # Rounds below the target ran only the screening episodes; the last one, out of budget,
+    # ran the whole held-out set.
+    episodes = [(m["impala/eval_episodes"], m["impala/success_rate"]) for _, m in logged]
+    assert all(n == impala.eval_screen_episodes for n, rate in episodes[:-1] if rate < 1.0)
+    assert episodes[-1][0] == impala.eval_episodes
     memory_file.unlink()  # the saved policy carries its memory weights
     policy = RLModule.from_checkpoint(tmp_path / "policy")
     assert isinstance(policy, MemUPPolicyModule)

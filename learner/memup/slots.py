@@ -47,7 +47,8 @@ class SlotBuffer:
         self._dims = (x_dim, context_dim, top_k + include_self)
         self._top_k, self._include_self = top_k, include_self
         self.episodes: list[ScoredEpisode | None] = [None] * num_slots
-        self.lengths = np.zeros(num_slots, np.int64)
+        self.lengths = np.zeros(num_slots, np.int64)  # steps the slot walks (its horizon)
+        self.episode_lengths = np.zeros(num_slots, np.int64)  # where its window ends
         self.cursors = np.zeros(num_slots, np.int64)
         self.window_start = np.zeros(num_slots, np.int64)
         self.window_stop = np.zeros(num_slots, np.int64)
@@ -64,11 +65,16 @@ class SlotBuffer:
         self.target_valid = torch.zeros(b, capacity, k1, dtype=torch.bool, device=dev)
         self.window_stop[:] = self.window_start  # every window must be built again
 
-    def load(self, slots: np.ndarray, episodes: list[ScoredEpisode]) -> None:
-        """Puts `episodes[i]` into slot `slots[i]`, cursor at step 0 (window built lazily)."""
-        for slot, episode in zip(slots.tolist(), episodes):
+    def load(self, slots: np.ndarray, episodes: list[ScoredEpisode],
+             horizons: np.ndarray | None = None) -> None:
+        """Puts `episodes[i]` into slot `slots[i]`, cursor at step 0 (window built lazily).
+        With `horizons`, slot `slots[i]` finishes after `horizons[i]` steps (U_t still looks
+        up to the episode's end)."""
+        for i, (slot, episode) in enumerate(zip(slots.tolist(), episodes)):
             self.episodes[slot] = episode
-            self.lengths[slot] = episode.length
+            self.episode_lengths[slot] = episode.length
+            limit = episode.length if horizons is None else int(horizons[i])
+            self.lengths[slot] = min(episode.length, limit)
         self.cursors[slots] = 0
         self.window_start[slots] = self.window_stop[slots] = 0
 
@@ -110,7 +116,7 @@ class SlotBuffer:
     def _bounds(self, slot: int) -> tuple[int, int]:
         chunk = self.chunk_steps
         start = int(self.cursors[slot]) // chunk * chunk
-        return start, min(start + 2 * chunk, int(self.lengths[slot]))
+        return start, min(start + 2 * chunk, int(self.episode_lengths[slot]))
 
     def _to_device(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
@@ -204,6 +210,8 @@ class SlotBuffer:
                 targets = encode_targets(columns, index, valid, self.chunk_steps)
             episodes.append(ScoredEpisode(columns, targets))
         self.episodes = episodes
+        self.episode_lengths = np.array([0 if e is None else e.length for e in episodes],
+                                        np.int64)
         self.lengths = state["lengths"].cpu().numpy().astype(np.int64)
         self.cursors = state["cursors"].cpu().numpy().astype(np.int64)
         self.window_start[:] = self.window_stop[:] = 0

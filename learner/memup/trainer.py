@@ -154,11 +154,21 @@ class MemUPTrainer:
                                 self.device, self.generator)
 
     def _load(self, slots: np.ndarray) -> None:
-        self.slots.load(slots, self._loader.take(len(slots), self._scores))
+        episodes = self._loader.take(len(slots), self._scores)
+        self.slots.load(slots, episodes, self._horizons([e.length for e in episodes]))
         rows = torch.as_tensor(slots, device=self.device)
         for part in self.state:
             part[rows] = 0.0
         self.episodes_loaded += len(slots)
+
+    def _horizons(self, lengths: list[int]) -> np.ndarray | None:
+        """Steps each new slot walks (`slot_horizon`); None: whole episodes."""
+        if self.config.slot_horizon == "episode":
+            return None
+        low = math.log(self.config.rollout)
+        high = np.log(np.maximum(np.asarray(lengths, np.float64), self.config.rollout))
+        u = torch.rand(len(lengths), generator=self.generator, dtype=torch.float64).numpy()
+        return np.ceil(np.exp(low + u * (high - low))).astype(np.int64)
 
     def _start(self) -> None:
         slots = self.config.batch_slots

@@ -31,6 +31,7 @@ def test_nested_memory_mapping_and_asdict_round_trip():
         ({"target": "value"}, "target must be one of reward, return"),
         ({"detector_score": "variance"}, "detector_score must be one of"),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda"),
+        ({"slot_horizon": "prefix"}, "slot_horizon must be one of episode, log_uniform"),
         ({"rollout": 0}, "rollout must be >= 1"),
         ({"batch_slots": 2.5}, "batch_slots must be an integer"),
         ({"lr": 0.0}, "lr must be a number in (0.0, 1.0]"),

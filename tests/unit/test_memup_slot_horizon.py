@@ -1,0 +1,70 @@
+"""Log-uniform slot horizons: slots leave their episodes early, U_t still sees the episode end."""
+
+import dataclasses
+
+import numpy as np
+
+from envs import TMazeConfig
+from learner.memup import MemUPConfig
+from learner.memup.episodes import InMemorySource, generate_episodes
+from learner.memup.trainer import MemUPTrainer
+from memup_module import MemoryConfig
+
+TMAZE = TMazeConfig(corridor_length=300, length_jitter=20)
+SMALL = MemUPConfig(batch_slots=16, rollout=4, prefetch_episodes=0, detector_warmup_updates=3,
+                    sample_batch=8, context_size=8, predictor_hidden=8, detector_hidden=8,
+                    stagger_start=False, memory=MemoryConfig(hidden_size=8, encoder_size=4))
+EPISODES = generate_episodes(TMAZE, 32, 0)
+
+
+def _trainer(**overrides) -> MemUPTrainer:
+    return MemUPTrainer(dataclasses.replace(SMALL, **overrides),
+                        InMemorySource(EPISODES, seed=1), TMAZE)
+
+
+def _horizons_and_lengths(trainer: MemUPTrainer) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([e.length for e in trainer.slots.episodes])
+    return trainer.slots.lengths.copy(), lengths
+
+
+def test_episode_horizon_walks_every_slot_to_its_episode_end():
+    trainer = _trainer()
+    trainer.update()
+    horizons, lengths = _horizons_and_lengths(trainer)
+    assert np.array_equal(horizons, lengths)
+
+
+def test_log_uniform_horizons_lie_between_one_rollout_and_the_episode_length():
+    trainer = _trainer(slot_horizon="log_uniform")
+    for _ in range(60):
+        trainer.update()
+        horizons, lengths = _horizons_and_lengths(trainer)
+        assert ((horizons >= SMALL.rollout) & (horizons <= lengths)).all()
+    drawn = trainer._horizons([310] * 4000)
+    assert drawn.min() >= SMALL.rollout and drawn.max() <= 310
+    # log-uniform in [4, 310]: median sqrt(4 x 310) ~ 35, a tenth of the episode
+    assert 30 < np.median(drawn) < 41
+
+
+def test_short_horizons_revisit_episode_starts_more_often():
+    whole, early = _trainer(), _trainer(slot_horizon="log_uniform")
+    for _ in range(150):
+        whole.update()
+        early.update()
+    assert early.episodes_loaded > 3 * whole.episodes_loaded
+
+
+def test_targets_beyond_the_horizon_stay_the_episode_end():
+    """U_t is the episode's, not the horizon's: with `last` selection every step targets the
+    episode's final step, far past where the slot will stop."""
+    trainer = _trainer(slot_horizon="log_uniform", target_selection="last", include_self=False)
+    trainer.update()
+    rollout = trainer.slots.rollout(SMALL.rollout)
+    horizons, lengths = _horizons_and_lengths(trainer)
+    cut = np.flatnonzero(horizons < lengths - SMALL.rollout)
+    assert len(cut)
+    valid = rollout.valid[cut]
+    assert rollout.target_valid[cut][valid].all()
+    final = np.array([trainer.slots.episodes[s].columns.classes[-1] for s in cut])
+    targets = rollout.target_classes[cut][..., 0].numpy()
+    assert (targets == final[:, None])[valid.numpy()].all()

@@ -107,9 +107,10 @@ class CollectorFleet:
     def stop(self, timeout_s: float = 30.0) -> list[dict[str, Any]]:
         """Stops every collector cleanly and returns their summaries."""
         running = [i for i in range(len(self.actors)) if i not in self._summaries]
+        stops = []
         for i in running:
             try:
-                self.actors[i].stop.remote()
+                stops.append(self.actors[i].stop.remote())
             except ray.exceptions.RayActorError:
                 pass
         for i in running:
@@ -117,6 +118,8 @@ class CollectorFleet:
                 self._summaries[i] = ray.get(self._runs[i], timeout=timeout_s)
             except (ray.exceptions.RayError, TimeoutError):
                 pass
+        # Killing an actor under a pending `stop` makes Ray log a retried, failed task.
+        ray.wait(stops, num_returns=len(stops), timeout=min(timeout_s, 5.0))
         for actor in self.actors:
             ray.kill(actor, no_restart=True)
         return [self._summaries[i] for i in sorted(self._summaries)]

@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import torch
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
@@ -68,3 +69,17 @@ def test_targets_beyond_the_horizon_stay_the_episode_end():
     final = np.array([trainer.slots.episodes[s].columns.classes[-1] for s in cut])
     targets = rollout.target_classes[cut][..., 0].numpy()
     assert (targets == final[:, None])[valid.numpy()].all()
+
+
+def test_a_checkpoint_keeps_each_slot_s_horizon(tmp_path):
+    original = _trainer(slot_horizon="log_uniform", chunk_steps=64)
+    original.train(40)
+    path = original.save(tmp_path / "ckpt.pt")
+    resumed = _trainer(slot_horizon="log_uniform", chunk_steps=64)
+    resumed.restore(path)
+    assert np.array_equal(resumed.slots.lengths, original.slots.lengths)
+    assert np.array_equal(resumed.slots.episode_lengths, original.slots.episode_lengths)
+    original.update()  # (refills after it draw from the source, whose state is not saved)
+    resumed.update()
+    for p, q in zip(original.memory.parameters(), resumed.memory.parameters()):
+        assert torch.equal(p, q)

@@ -65,21 +65,6 @@ class HeldOutSet:
 
 
 @torch.no_grad()
-def _final_memory(memory: Memory, batch: EpisodeBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """(m_{T-1} [N, H], T-1 [N]) of every episode, running the memory in time chunks."""
-    last = batch.lengths - 1
-    final = torch.zeros(len(last), memory.hidden_size, device=batch.x.device)
-    state = None
-    for start in range(0, batch.num_steps, EVAL_TIME_CHUNK):
-        stop = min(start + EVAL_TIME_CHUNK, batch.num_steps)
-        m, state = memory(batch.x[:, start:stop], state)
-        ends_here = (last >= start) & (last < stop)
-        rows = ends_here.nonzero().squeeze(1)
-        final[rows] = m[rows, last[rows] - start].float()
-    return final, last
-
-
-@torch.no_grad()
 def _memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor) -> torch.Tensor:
     """m_k [N, K, H] at the steps `steps` [N, K] of every episode, in time chunks."""
     picked = torch.zeros(*steps.shape, memory.hidden_size, device=batch.x.device)
@@ -93,15 +78,19 @@ def _memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor) -> torc
 
 
 @torch.no_grad()
-def memory_gain(memory: Memory, predictor: Predictor, detector: Detector, batch: EpisodeBatch,
-                scores: torch.Tensor, top_k: int) -> dict[str, float]:
-    """At the top-K scored steps of each episode: predictor (memory) vs detector (context)."""
-    k = min(top_k, int(batch.lengths.min()))
-    steps = scores.topk(k, dim=1).indices  # [N, K]; padding scores -inf, never picked
+def uncertain_steps(scores: torch.Tensor, batch: EpisodeBatch, top_k: int) -> torch.Tensor:
+    """[N, K]: each episode's top-K scored steps (padding scores -inf, never picked)."""
+    return scores.topk(min(top_k, int(batch.lengths.min())), dim=1).indices
+
+
+@torch.no_grad()
+def memory_gain(predictor: Predictor, detector: Detector, batch: EpisodeBatch,
+                steps: torch.Tensor, m: torch.Tensor) -> dict[str, float]:
+    """At the uncertain `steps` [N, K] of each episode, with the memory there `m` [N, K, H]:
+    predictor (memory) vs detector (context)."""
     rows = torch.arange(len(steps), device=steps.device).unsqueeze(1)
     context = batch.context[rows, steps]  # [N, K, F]
     truth = batch.classes[rows, steps]  # [N, K]
-    m = _memory_at(memory, batch, steps)
     with_memory = predictor(m.reshape(-1, m.shape[-1]),
                             context.reshape(-1, 1, context.shape[-1])).squeeze(1).float()
     local = detector(context.reshape(-1, context.shape[-1])).float()
@@ -152,14 +141,19 @@ def evaluate(
                             batch.values, batch.x, class_values, ema)
     steps = torch.arange(batch.num_steps, device=scores.device)
     scores = scores.masked_fill(steps.unsqueeze(0) >= batch.lengths.unsqueeze(1), -torch.inf)
+    uncertain = uncertain_steps(scores, batch, config.top_k)
+    last = batch.lengths - 1
+    # One pass of the memory over the episodes gives m at the uncertain steps and the last.
+    at = _memory_at(memory, batch, torch.cat([uncertain, last.unsqueeze(1)], 1)
+                    if junction else uncertain)
     metrics = {
-        **memory_gain(memory, predictor, detector, batch, scores, config.top_k),
+        **memory_gain(predictor, detector, batch, uncertain, at[:, :uncertain.shape[1]]),
         "memup/eval_detector_loss": _detector_loss(detector, batch).item(),
         "memup/eval_episodes": held_out.num_episodes,
     }
     if not junction:
         return metrics
-    final, last = _final_memory(memory, batch)
+    final = at[:, -1]
     rows = torch.arange(held_out.num_episodes, device=final.device)
     junction_context = batch.context[rows, last].unsqueeze(1)
     logits = predictor(final, junction_context).squeeze(1).float()

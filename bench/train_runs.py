@@ -1,0 +1,70 @@
+"""End-to-end `make train` runs: each preset's wall-clock per phase, env steps, store size and
+final figures, one row per preset in `bench/results/train_runs.json`.
+
+    make train CONFIG=configs/tmaze-10000.yaml RUN_NAME=t10k
+    python -m bench.train_runs --run-dir runs/t10k --note "idle machine"
+
+A preset's row is replaced; rows of other presets stay. Not in `make bench`: it needs trained
+runs (minutes to most of an hour each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bench.common import RESULTS_DIR, write_result
+from learner.config import load_config
+from learner.run_dir import RunDir
+
+NAME = "train_runs"
+FIGURES = ("memup/updates", "memup/wall_s", "memup/junction_accuracy",
+           "memup/memory_gain_nll", "impala/env_steps", "impala/wall_s", "impala/eval_s",
+           "impala/success_rate", "impala/mean_return", "run/wall_s")
+
+
+def _last_store_metrics(run: RunDir) -> dict:
+    """The run's last `store/` metrics row (its size once every phase has read from it)."""
+    last: dict = {}
+    with run.metrics.open() as lines:
+        for line in lines:
+            row = json.loads(line)
+            if "store/bytes" in row:
+                last = row
+    return last
+
+
+def run_row(run: RunDir, note: str) -> dict:
+    config = load_config(run.config)
+    figures = json.loads(run.figures.read_text())
+    store = _last_store_metrics(run)
+    return {
+        "preset": config.name,
+        "env_id": config.env.id,
+        "trained_length": config.env.tmaze.corridor_length if config.env.is_tmaze else None,
+        "store_episodes": store.get("store/episodes"),
+        "store_steps": store.get("store/steps"),
+        "store_mb": round(store["store/bytes"] / 2**20, 1) if store else None,
+        **{key: figures.get(key) for key in FIGURES},
+        "note": note,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--note", default="", help="how the run went (load, resumes)")
+    args = parser.parse_args()
+    row = run_row(RunDir(args.run_dir.resolve()), args.note)
+    path = RESULTS_DIR / f"{NAME}.json"
+    rows = json.loads(path.read_text())["rows"] if path.is_file() else []
+    rows = [r for r in rows if r["preset"] != row["preset"]] + [row]
+    rows.sort(key=lambda r: (r["trained_length"] or 0, r["preset"]))
+    print(json.dumps(row, indent=2))
+    print("written to", write_result(NAME, {
+        "command": "python -m bench.train_runs --run-dir RUN --note ...", "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

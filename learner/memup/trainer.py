@@ -65,13 +65,20 @@ _SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "detector_hidden"
 
 
 def rollout_losses(memory: Memory, predictor: Predictor, detector: Detector, rollout: Rollout,
-                   state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
+                   state: State, *, detector_on_targets: bool = False,
+                   ) -> tuple[torch.Tensor, torch.Tensor, State]:
     """(memory + predictor NLL over every valid (t, k ∈ U_t), detector NLL over every valid
-    step, memory state after the rollout). Masked entries change neither value nor gradient."""
+    step, memory state after the rollout). Masked entries change neither value nor gradient.
+    `detector_on_targets` adds the detector's NLL on the U_t steps: slots that leave their
+    episodes early never walk the last steps, and a detector that never sees the junction
+    grows confidently wrong there instead of uncertain."""
     m, state = memory(rollout.x, state)
     logits = predictor(m, rollout.target_context)
     loss = masked_nll(logits, rollout.target_classes, rollout.target_valid)
     detector_loss = masked_nll(detector(rollout.context), rollout.classes, rollout.valid)
+    if detector_on_targets:
+        detector_loss = detector_loss + masked_nll(
+            detector(rollout.target_context), rollout.target_classes, rollout.target_valid)
     return loss, detector_loss, state
 
 
@@ -194,8 +201,9 @@ class MemUPTrainer:
             self._start()
         rollout = self.slots.rollout(self.config.rollout)
         with self._autocast():
-            loss, detector_loss, state = rollout_losses(self.memory, self.predictor,
-                                                        self.detector, rollout, self.state)
+            loss, detector_loss, state = rollout_losses(
+                self.memory, self.predictor, self.detector, rollout, self.state,
+                detector_on_targets=self.config.slot_horizon != "episode")
         self.optimizer.zero_grad(set_to_none=True)
         (loss + detector_loss).backward()
         grad_norm = self._clip(self._params)

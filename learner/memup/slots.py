@@ -13,6 +13,7 @@ them out of every loss and refills the slot before the next update.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import torch
@@ -36,6 +37,16 @@ class Rollout:
     target_context: torch.Tensor  # [B, r, K1, F] context of every k in U_t
     target_classes: torch.Tensor  # [B, r, K1] class of f_k
     target_valid: torch.Tensor  # [B, r, K1] bool
+
+
+def log_uniform_horizons(lengths: list[int], rollout: int,
+                         generator: torch.Generator) -> np.ndarray:
+    """Steps each new slot walks (`slot_horizon: log_uniform`): log-uniform in [rollout, its
+    episode's length]."""
+    low = math.log(rollout)
+    high = np.log(np.maximum(np.asarray(lengths, np.float64), rollout))
+    u = torch.rand(len(lengths), generator=generator, dtype=torch.float64).numpy()
+    return np.ceil(np.exp(low + u * (high - low))).astype(np.int64)
 
 
 class SlotBuffer:

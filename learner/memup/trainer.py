@@ -35,7 +35,8 @@ from learner.memup.episodes import EpisodeLike, EpisodeSource, InMemorySource, g
 from learner.memup.loader import EpisodeLoader, StreamedBatch
 from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
 from learner.memup.prefetch import Prefetcher
-from learner.memup.slots import Rollout, SlotBuffer
+from learner.memup.rollout_losses import rollout_losses
+from learner.memup.slots import SlotBuffer, log_uniform_horizons
 from learner.memup.store_source import streaming
 from learner.memup.streamed_columns import ChunkedColumns, ChunkReader, any_columns
 from learner.progress import progress_bar
@@ -44,12 +45,10 @@ from memup_module import (
     EmaModel,
     Memory,
     Predictor,
-    State,
     TargetCodec,
     codec_from_plain,
     codec_to_plain,
     make_codec,
-    masked_nll,
     rewards_seen,
     save_memory,
     score_block,
@@ -62,24 +61,6 @@ CODEC_SAMPLE_EPISODES = 256
 # Settings a checkpoint's tensors depend on: restoring under different ones cannot work.
 _SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "detector_hidden", "batch_slots",
                  "top_k", "include_self", "target", "num_return_bins", "detector_score")
-
-
-def rollout_losses(memory: Memory, predictor: Predictor, detector: Detector, rollout: Rollout,
-                   state: State, *, detector_on_targets: bool = False,
-                   ) -> tuple[torch.Tensor, torch.Tensor, State]:
-    """(memory + predictor NLL over every valid (t, k ∈ U_t), detector NLL over every valid
-    step, memory state after the rollout). Masked entries change neither value nor gradient.
-    `detector_on_targets` adds the detector's NLL on the U_t steps: slots that leave their
-    episodes early never walk the last steps, and a detector that never sees the junction
-    grows confidently wrong there instead of uncertain."""
-    m, state = memory(rollout.x, state)
-    logits = predictor(m, rollout.target_context)
-    loss = masked_nll(logits, rollout.target_classes, rollout.target_valid)
-    detector_loss = masked_nll(detector(rollout.context), rollout.classes, rollout.valid)
-    if detector_on_targets:
-        detector_loss = detector_loss + masked_nll(
-            detector(rollout.target_context), rollout.target_classes, rollout.target_valid)
-    return loss, detector_loss, state
 
 
 class MemUPTrainer:
@@ -162,20 +143,13 @@ class MemUPTrainer:
 
     def _load(self, slots: np.ndarray) -> None:
         episodes = self._loader.take(len(slots), self._scores)
-        self.slots.load(slots, episodes, self._horizons([e.length for e in episodes]))
+        horizons = (None if self.config.slot_horizon == "episode" else log_uniform_horizons(
+            [e.length for e in episodes], self.config.rollout, self.generator))
+        self.slots.load(slots, episodes, horizons)
         rows = torch.as_tensor(slots, device=self.device)
         for part in self.state:
             part[rows] = 0.0
         self.episodes_loaded += len(slots)
-
-    def _horizons(self, lengths: list[int]) -> np.ndarray | None:
-        """Steps each new slot walks (`slot_horizon`); None: whole episodes."""
-        if self.config.slot_horizon == "episode":
-            return None
-        low = math.log(self.config.rollout)
-        high = np.log(np.maximum(np.asarray(lengths, np.float64), self.config.rollout))
-        u = torch.rand(len(lengths), generator=self.generator, dtype=torch.float64).numpy()
-        return np.ceil(np.exp(low + u * (high - low))).astype(np.int64)
 
     def _start(self) -> None:
         slots = self.config.batch_slots

@@ -8,6 +8,7 @@ import torch
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
 from learner.memup.episodes import InMemorySource, generate_episodes
+from learner.memup.slots import log_uniform_horizons
 from learner.memup.trainer import MemUPTrainer
 from memup_module import MemoryConfig
 
@@ -41,7 +42,7 @@ def test_log_uniform_horizons_lie_between_one_rollout_and_the_episode_length():
         trainer.update()
         horizons, lengths = _horizons_and_lengths(trainer)
         assert ((horizons >= SMALL.rollout) & (horizons <= lengths)).all()
-    drawn = trainer._horizons([310] * 4000)
+    drawn = log_uniform_horizons([310] * 4000, SMALL.rollout, torch.Generator().manual_seed(0))
     assert drawn.min() >= SMALL.rollout and drawn.max() <= 310
     # log-uniform in [4, 310]: median sqrt(4 x 310) ~ 35, a tenth of the episode
     assert 30 < np.median(drawn) < 41

@@ -68,6 +68,15 @@ def train_policy_phase(config: RunConfig, run: RunDir, *, baseline: bool,
     return {f"{prefix}{k}": v for k, v in result.items() if k != "path"}
 
 
+def _save_figures(run: RunDir, figures: dict[str, Any], started: float) -> dict[str, Any]:
+    """Writes figures.json after each phase, so that a resumed run, which skips the finished
+    phases, still reports their figures; run/wall_s adds this process's time to the saved."""
+    saved = {**figures,
+             "run/wall_s": figures.get("run/wall_s", 0.0) + time.perf_counter() - started}
+    run.figures.write_text(json.dumps(saved, indent=2))
+    return saved
+
+
 def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
                  baseline: bool | None = None, dashboard: bool = True) -> dict[str, Any]:
     """Every phase on embedded Redis and a local Ray (or `MEMUP_REDIS_URL` / `RAY_ADDRESS`)."""
@@ -83,12 +92,13 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
         figures.update({"store/episodes": stats.episodes, "store/steps": stats.steps})
         if not (resume and run.memory.is_file()):
             figures.update(pretrain(config, run, redis_url))
+            _save_figures(run, figures, started)
         if not (resume and (run.policy / "metadata.json").exists()):
             figures.update(train_policy_phase(config, run, baseline=False))
+            _save_figures(run, figures, started)
         if config.baseline if baseline is None else baseline:
             if not (resume and (run.baseline_policy / "metadata.json").exists()):
                 figures.update(train_policy_phase(config, run, baseline=True))
-    figures["run/wall_s"] = figures.get("run/wall_s", 0.0) + time.perf_counter() - started
-    run.figures.write_text(json.dumps(figures, indent=2))
+    figures = _save_figures(run, figures, started)
     write_report(run, figures, title=run_title(run, config.name))
     return figures

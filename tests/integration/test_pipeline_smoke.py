@@ -129,3 +129,26 @@ def test_policy_without_a_pretrained_memory_says_what_to_run(tmp_path):
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 2
     assert "no pretrained memory" in output and "memup pretrain" in output
+
+
+def test_a_run_resumed_after_its_policy_phase_keeps_the_figures_of_the_finished_phases(tmp_path):
+    preset = yaml.safe_load(SMOKE.read_text())
+    preset["impala"]["max_env_steps"] = 40000  # a baseline long enough to interrupt
+    config = tmp_path / "baseline.yaml"
+    config.write_text(yaml.safe_dump(preset))
+    run_dir = tmp_path / "run"
+    first = memup("train", "--config", str(config), "--run-dir", str(run_dir))
+    deadline = time.monotonic() + 600
+    while not (run_dir / "policy" / "metadata.json").exists():
+        assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()[-3000:]
+        time.sleep(0.1)
+    first.terminate()  # during the baseline (SIGTERM reaches the run through its supervisor)
+    first.communicate(timeout=120)
+    assert not (run_dir / "baseline_policy" / "metadata.json").exists()
+
+    finish(memup("train", "--config", str(config), "--run-dir", str(run_dir), "--resume"))
+    figures = json.loads((run_dir / "figures.json").read_text())
+    for key in ("memup/junction_accuracy", "memup/wall_s", "impala/success_rate",
+                "impala/env_steps", "impala/baseline_success_rate"):
+        assert key in figures, key
+    assert "| `memup/junction_accuracy` |" in (run_dir / "report.md").read_text()

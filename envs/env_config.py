@@ -90,6 +90,10 @@ class EnvConfig:
             plain["wrappers"] = list(self.wrappers)
         return plain
 
+    def with_kwargs(self, changes: Mapping[str, Any]) -> EnvConfig:
+        """The same env with some of its keyword arguments replaced (validated as any other)."""
+        return dataclasses.replace(self, kwargs={**self.kwargs, **changes})
+
     @property
     def is_tmaze(self) -> bool:
         return self.id == TMAZE_ID

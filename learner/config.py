@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from actors.config import CollectorConfig
-from envs import EnvConfig, EnvSetupError, describe_env
+from envs import EnvConfig, describe_env
 from envs.validation import require_bool, require_int
 from learner.config_io import ConfigError, build, dump_yaml, load_yaml
 from learner.impala.config import ImpalaConfig
+from learner.impala.env import describe_training_env
 from learner.memup.config import MemUPConfig, with_env_sizes
 from trajectory_store.config import StoreConfig
 
@@ -64,7 +65,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     try:
         config = build(RunConfig, data)
         spec = describe_env(config.env)
-    except (ConfigError, EnvSetupError) as error:
+        describe_training_env(spec, config.impala.train_env_kwargs)
+    except ValueError as error:  # ConfigError, EnvSetupError, a training env that does not fit
         raise ConfigError(f"{path}: {error}") from None
     longest, accepted = spec.max_episode_steps, config.store.max_episode_length
     if longest is not None and longest > accepted:

@@ -19,10 +19,12 @@ from ray.tune.registry import register_env
 
 from envs import (
     EnvConfig,
+    EnvSpec,
     PrevActionReward,
     PrevActionRewardVector,
     TMazeConfig,
     as_env_config,
+    describe_env,
     make_env,
     make_vector_env,
 )
@@ -52,3 +54,21 @@ def register_rllib_env() -> str:
     """Registers `make_agent_env` under `RLLIB_ENV_ID` (idempotent) and returns the id."""
     register_env(RLLIB_ENV_ID, make_agent_env)
     return RLLIB_ENV_ID
+
+
+def describe_training_env(run_env: EnvSpec, train_env_kwargs: Mapping[str, Any]) -> EnvSpec:
+    """The env IMPALA trains on: the run's env with `impala.train_env_kwargs` applied. It must
+    give the memory the same inputs (flat observation size, action count) as the run's env."""
+    if not train_env_kwargs:
+        return run_env
+    try:
+        spec = describe_env(run_env.config.with_kwargs(train_env_kwargs))
+    except ValueError as error:  # EnvSetupError too
+        raise ValueError(f"impala.train_env_kwargs: {error}") from None
+    if (spec.obs_dim, spec.num_actions) != (run_env.obs_dim, run_env.num_actions):
+        raise ValueError(
+            f"impala.train_env_kwargs {dict(train_env_kwargs)} change the env's inputs "
+            f"({spec.obs_dim} observation floats and {spec.num_actions} actions instead of "
+            f"{run_env.obs_dim} and {run_env.num_actions}): the pretrained memory could not "
+            "read them; change only what keeps the spaces (e.g. a length)")
+    return spec

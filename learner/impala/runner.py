@@ -47,7 +47,12 @@ from actors.placement import head_resources, worker_cpus, worker_resources
 from envs import EnvConfig, EnvSpec, TMazeConfig, describe_env
 from learner.impala.config import ImpalaConfig
 from learner.impala.connectors import env_to_module, module_to_env
-from learner.impala.env import make_agent_env, register_rllib_env, rllib_env_config
+from learner.impala.env import (
+    describe_training_env,
+    make_agent_env,
+    register_rllib_env,
+    rllib_env_config,
+)
 from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
 from learner.impala.policy_eval import (
     GreedyResult,
@@ -178,11 +183,15 @@ def train_policy(
     model_config = module_settings(impala, memory_path=memory_path, baseline=baseline,
                                    env_spec=spec)
     _check_memory_fits(spec, model_config)
+    train_env = describe_training_env(spec, impala.train_env_kwargs).config
     name = "baseline" if baseline else "policy"
+    if train_env != spec.config:
+        log.info("%s: trains on %s %s, evaluates on %s", name, train_env.label,
+                 impala.train_env_kwargs, spec.config.label)
     target = Path(policy_dir)
     start = time.perf_counter()
     with _ray_session(), _torch_threads(impala.num_threads):
-        algo = build_impala_config(spec.config, impala, model_config,
+        algo = build_impala_config(train_env, impala, model_config,
                                    cluster=ray.cluster_resources(),
                                    worker_cpus=worker_cpus(ray.nodes())).build_algo()
         setup_s = time.perf_counter() - start

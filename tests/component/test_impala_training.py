@@ -132,3 +132,18 @@ def test_missing_memory_file_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="--memory"):
         train_policy(TMAZE, ImpalaConfig(**SMALL), memory_path=tmp_path / "memup" / "memory.pt",
                      policy_dir=tmp_path / "policy", progress=False)
+
+
+def test_train_env_kwargs_train_on_short_mazes_and_evaluate_on_the_runs_own(
+    ray_session, memory_file: Path, tmp_path: Path
+) -> None:
+    logged: list[dict] = []
+    run_maze = TMazeConfig(corridor_length=40, length_jitter=0)
+    impala = ImpalaConfig(**SMALL, max_env_steps=256, target_success=1.0,
+                          train_env_kwargs={"corridor_length": 3})
+    train_policy(run_maze, impala, memory_path=memory_file, policy_dir=tmp_path / "policy",
+                 on_metrics=lambda step, m: logged.append(m), progress=False)
+    # 16 steps per sub-env: 40-step mazes would have ended no episode, 3-step ones several each.
+    assert logged[-1]["impala/episodes"] >= 3 * SMALL["num_envs_per_env_runner"]
+    # The held-out episodes are the run's 40-step mazes.
+    assert logged[-1]["impala/eval_env_steps"] == 40 * logged[-1]["impala/eval_episodes"]

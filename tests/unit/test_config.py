@@ -46,6 +46,13 @@ def write(tmp_path, data) -> Path:
         ({"env": {"corridor_length": 50, "length_jitter": 10},
           "store": {"capacity_steps": 1000, "max_episode_length": 59}},
          r"up to 60 steps.*set `store: \{max_episode_length: 60\}`"),
+        ({"env": {"corridor_length": 5}, "impala": {"train_env_kwargs": {"corridor": 3}}},
+         "impala.train_env_kwargs: env.corridor: unknown key"),
+        ({"env": {"corridor_length": 5}, "impala": {"train_env_kwargs": [3]}},
+         "impala.train_env_kwargs must map"),
+        ({"env": {"id": "FrozenLake-v1", "kwargs": {"map_name": "4x4"}},
+          "impala": {"train_env_kwargs": {"map_name": "8x8"}}},
+         r"change the env's inputs \(64 observation floats .* instead of 16"),
     ],
 )
 def test_bad_configs_name_what_to_fix(tmp_path, data, message):
@@ -62,3 +69,13 @@ def test_overrides_merge_into_sections(tmp_path):
 def test_missing_file_says_where_presets_live(tmp_path):
     with pytest.raises(ConfigError, match="configs/"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_training_env_kwargs_change_only_the_envs_impala_trains_on(tmp_path):
+    path = write(tmp_path, {"env": {"corridor_length": 500},
+                            "impala": {"train_env_kwargs": {"corridor_length": 50}}})
+    config = load_config(path)
+    assert config.env.tmaze.corridor_length == 500
+    assert config.impala.train_env_kwargs == {"corridor_length": 50}
+    save_config(config, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml") == config

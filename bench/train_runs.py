@@ -43,6 +43,7 @@ def run_row(run: RunDir, note: str) -> dict:
         "preset": config.name,
         "env_id": config.env.id,
         "trained_length": config.env.tmaze.corridor_length if config.env.is_tmaze else None,
+        "policy_train_env_kwargs": config.impala.train_env_kwargs or None,
         "store_episodes": store.get("store/episodes"),
         "store_steps": store.get("store/steps"),
         "store_mb": round(store["store/bytes"] / 2**20, 1) if store else None,

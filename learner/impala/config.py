@@ -118,8 +118,9 @@ class ImpalaConfig:
             object.__setattr__(self, "head_hiddens", tuple(self.head_hiddens))
         if not isinstance(self.train_env_kwargs, Mapping) or not all(
                 isinstance(key, str) for key in self.train_env_kwargs):
-            raise ValueError("impala.train_env_kwargs must map the env's keyword arguments to "
-                             f"values, e.g. {{corridor_length: 1000}}, got {self.train_env_kwargs!r}")
+            raise ValueError("impala.train_env_kwargs must map the env's keyword arguments "
+                             "to values, e.g. {corridor_length: 1000}, got "
+                             f"{self.train_env_kwargs!r}")
         object.__setattr__(self, "train_env_kwargs", dict(self.train_env_kwargs))
         if self.num_env_runners != "auto":
             require_int("impala.num_env_runners", self.num_env_runners, 0)

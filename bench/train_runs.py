@@ -1,5 +1,5 @@
-"""End-to-end `make train` runs: each preset's wall-clock per phase, env steps, store size and
-final figures, one row per preset in `bench/results/train_runs.json`.
+"""End-to-end `make train` runs: each preset's wall-clock per phase, env steps, store size, peak
+RSS per process and final figures, one row per preset in `bench/results/train_runs.json`.
 
     make train CONFIG=configs/tmaze-10000.yaml RUN_NAME=t10k
     python -m bench.train_runs --run-dir runs/t10k --note "idle machine"
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench.common import RESULTS_DIR, write_result
 from learner.config import load_config
+from learner.peak_memory import PREFIX as PEAK_RSS
 from learner.run_dir import RunDir
 
 NAME = "train_runs"
@@ -48,6 +49,8 @@ def run_row(run: RunDir, note: str) -> dict:
         "store_steps": store.get("store/steps"),
         "store_mb": round(store["store/bytes"] / 2**20, 1) if store else None,
         **{key: figures.get(key) for key in FIGURES},
+        # Peak RSS of each process the run started, by role (absent in runs before it existed).
+        **{key: value for key, value in figures.items() if key.startswith(PEAK_RSS)},
         "note": note,
     }
 

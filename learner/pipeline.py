@@ -24,6 +24,7 @@ from learner.config import RunConfig
 from learner.impala import train_policy
 from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
+from learner.peak_memory import PeakMemory, merge_peaks
 from learner.report import run_title, write_report
 from learner.run_dir import RunDir
 from learner.services import dashboard_help, ray_for_run, redis_for_run
@@ -68,10 +69,12 @@ def train_policy_phase(config: RunConfig, run: RunDir, *, baseline: bool,
     return {f"{prefix}{k}": v for k, v in result.items() if k != "path"}
 
 
-def _save_figures(run: RunDir, figures: dict[str, Any], started: float) -> dict[str, Any]:
+def _save_figures(run: RunDir, figures: dict[str, Any], started: float,
+                  peaks: PeakMemory) -> dict[str, Any]:
     """Writes figures.json after each phase, so that a resumed run, which skips the finished
-    phases, still reports their figures; run/wall_s adds this process's time to the saved."""
-    saved = {**figures,
+    phases, still reports their figures; run/wall_s adds this process's time to the saved, and
+    the peak memory of each process is the larger of the saved and this process's."""
+    saved = {**figures, **merge_peaks(figures, peaks.figures()),
              "run/wall_s": figures.get("run/wall_s", 0.0) + time.perf_counter() - started}
     run.figures.write_text(json.dumps(saved, indent=2))
     return saved
@@ -84,7 +87,8 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
     if resume and run.figures.exists():
         figures = json.loads(run.figures.read_text())
     started = time.perf_counter()
-    with redis_for_run(run.redis) as redis_url, ray_for_run(dashboard=dashboard) as cluster:
+    with PeakMemory() as peaks, redis_for_run(run.redis) as redis_url, \
+            ray_for_run(dashboard=dashboard) as cluster:
         if cluster["dashboard_url"]:
             print(dashboard_help(cluster["dashboard_url"]), flush=True)
         print(f"metrics: {run.metrics}\nreport:  {run.report}", flush=True)
@@ -92,13 +96,13 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
         figures.update({"store/episodes": stats.episodes, "store/steps": stats.steps})
         if not (resume and run.memory.is_file()):
             figures.update(pretrain(config, run, redis_url))
-            _save_figures(run, figures, started)
+            _save_figures(run, figures, started, peaks)
         if not (resume and (run.policy / "metadata.json").exists()):
             figures.update(train_policy_phase(config, run, baseline=False))
-            _save_figures(run, figures, started)
+            _save_figures(run, figures, started, peaks)
         if config.baseline if baseline is None else baseline:
             if not (resume and (run.baseline_policy / "metadata.json").exists()):
                 figures.update(train_policy_phase(config, run, baseline=True))
-    figures = _save_figures(run, figures, started)
+    figures = _save_figures(run, figures, started, peaks)
     write_report(run, figures, title=run_title(run, config.name))
     return figures

@@ -53,6 +53,9 @@ def test_smoke_run_writes_every_file_of_the_run_dir(tmp_path):
     assert figures["store/episodes"] >= 400
     assert 0.0 <= figures["impala/success_rate"] <= 1.0
     assert "impala/baseline_success_rate" in figures
+    # Peak RSS of each process the run started, by role (Ray names workers after their actor).
+    for role in ("driver", "redis", "raylet", "MemUPLearner", "total"):
+        assert figures[f"memory/peak_rss_mb/{role}"] > 1, role
     keys = set().union(*read_metrics(run_dir / "metrics.jsonl"))
     assert {"memup/junction_accuracy", "impala/success_rate", "impala/baseline_success_rate",
             "store/episodes", "store/bytes", "collector/steps_per_s", "collector/node_ip"} <= keys

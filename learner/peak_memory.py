@@ -6,7 +6,9 @@ own servers and its workers (collectors, the MemUP learner, EnvRunners), sampled
         figures.update(peaks.figures())      # {"memory/peak_rss_mb/redis": 101.2, ...}
 
 Each figure is the largest peak among the processes of one role; `total` is the peak of their
-sum. Processes on other hosts of a cluster are not seen (they are not this process's children).
+sum, an upper bound: RSS counts shared pages (Ray's object store, torch's libraries) in every
+process that maps them. Processes on other hosts of a cluster are not seen (they are not this
+process's children).
 """
 
 from __future__ import annotations

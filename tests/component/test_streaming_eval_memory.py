@@ -45,4 +45,6 @@ def test_peak_memory_is_flat_in_the_episode_length():
     finally:
         torch.set_num_threads(threads)
     materialised_kib = LONG * EPISODES * HIDDEN * 4 // 1024
-    assert long - short < materialised_kib // 8, (short, long, materialised_kib)
+    # A quarter of the materialised states: allocator noise in a full suite reached 21 MB,
+    # holding m [T, N, H] would add 160 MB.
+    assert long - short < materialised_kib // 4, (short, long, materialised_kib)

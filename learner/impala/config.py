@@ -55,7 +55,10 @@ class ImpalaConfig:
     memory_lr_multiplier: float = 1.0
     """With `freeze_memory: false`, the memory's learning rate is lr x this."""
     entropy_coeff: float = 0.003
-    """Entropy bonus (mean over steps)."""
+    """Entropy bonus (mean over steps). It trades against the advantages, so scale it with the
+    rewards: the soft-optimal policy's odds between two actions are exp(advantage gap / coeff).
+    POPGym RepeatFirst Medium pays +-1/415 a step, and 0.003 left its sampled policy right on
+    62 % of steps (greedy on all); its preset uses 0.0003."""
     vf_loss_coeff: float = 0.25
     """Value-loss weight. The heads share no weights, so it only matters where the value loss
     reaches a trainable memory (the baseline); kept below IMPALA's 0.5 so it cannot swamp the

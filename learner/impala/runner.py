@@ -12,8 +12,8 @@ success rate (return > 0) is too rough a figure to stop on, and POPGym's protoco
 returns at a fixed budget. Each evaluation round (greedy and sampled held-out returns) goes to
 `on_metrics` and `memup_impala_*` gauges. MMER (POPGym's max-mean episodic return) is the
 running maximum of the sampled policy's mean episodic return: RLlib's training
-`episode_return_mean` after every iteration and the sampled held-out return of every round
-(None until an episode has ended).
+`episode_return_mean` once it averages a full smoothing window of episodes, and the sampled
+held-out return of every round (None until an episode has ended).
 `baseline=True` trains the same module from a random, trainable memory under the same budget
 (IMPALA-LSTM). `memory.pt` is all this phase takes from phase I; the caller names the paths.
 """
@@ -205,6 +205,14 @@ def train_policy(
     return {**result, "setup_s": setup_s, "path": str(target)}
 
 
+def counts_for_mmer(episodes_ended: int, smoothing_window: int) -> bool:
+    """Whether RLlib's training return mean enters MMER: only once it averages a full window.
+    Before that it covers the few episodes that ended first, which are the short ones; on
+    MiniGrid, where ending early means reaching an object, it read 0.91 for a policy choosing
+    at chance (held-out greedy 0.51)."""
+    return episodes_ended >= smoothing_window
+
+
 def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfig,
                 name: str, on_metrics: MetricsCallback | None, progress: bool) -> dict[str, Any]:
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
@@ -224,7 +232,8 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
         latest_return = float(runners.get(EPISODE_RETURN_MEAN, math.nan))
         if math.isfinite(latest_return):
             train_return = latest_return
-            mmer = max(mmer, train_return)
+            if counts_for_mmer(episodes, algo.config.metrics_num_episodes_for_smoothing):
+                mmer = max(mmer, train_return)
         bar.update(max(steps_now - env_steps, 0))
         env_steps = max(env_steps, steps_now)
         out_of_budget = env_steps >= impala.max_env_steps

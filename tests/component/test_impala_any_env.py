@@ -51,7 +51,9 @@ def test_train_policy_on_popgym_reports_returns_and_mmer(ray_session, tmp_path: 
     mmers = [m["impala/mmer"] for _, m in logged]
     assert mmers == sorted(mmers) and result["mmer"] == mmers[-1]
     assert all(m["impala/mmer"] >= m["impala/sampled_mean_return"] for _, m in logged)
-    assert last["impala/mmer"] >= last["impala/train_return_mean"]  # RLlib's training episodes
+    # Fewer training episodes than RLlib's smoothing window (100): their mean stays out of MMER.
+    assert last["impala/episodes"] < 100
+    assert result["mmer"] == max(m["impala/sampled_mean_return"] for _, m in logged)
     policy = RLModule.from_checkpoint(tmp_path / "policy")
     again = greedy_evaluate(policy, REPEAT_FIRST, impala.eval_episodes, impala.eval_seed)
     assert again.mean_return == result["mean_return"]

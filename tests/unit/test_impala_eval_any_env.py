@@ -19,6 +19,7 @@ from learner.impala.policy_eval import (
     sampled_evaluate,
     sampled_metrics,
 )
+from learner.impala.runner import counts_for_mmer
 from policies import remembering, small_policy
 
 pytest.importorskip("popgym")
@@ -109,3 +110,9 @@ def _one_at_a_time(policy, episodes: int, seed: int) -> float:
             done = terminated or truncated
         returns.append(total)
     return float(np.mean(returns))
+
+
+def test_training_returns_enter_mmer_only_over_a_full_smoothing_window() -> None:
+    assert not counts_for_mmer(episodes_ended=3, smoothing_window=100)
+    assert not counts_for_mmer(episodes_ended=99, smoothing_window=100)
+    assert counts_for_mmer(episodes_ended=100, smoothing_window=100)

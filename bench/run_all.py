@@ -16,7 +16,8 @@ BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner
               "impala_sampling", "length_eval"]
 # Not in the default list: `popgym` takes longer than the rest together (every POPGym/MiniGrid
 # preset, each target selection); run it with `make bench BENCH=popgym` (BENCH_TASKS and
-# BENCH_SELECTIONS narrow it).
+# BENCH_SELECTIONS narrow it). Nor `target_selection` (phase I per target selection over seeds,
+# `make bench BENCH=target_selection`; BENCH_TASK and BENCH_SEEDS choose).
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -93,7 +93,8 @@ def probe(task: str, steps: int, pool: int, batch_size: int, rollout: int) -> di
     return {"task": task, "steps": steps, "pool_episodes": pool, "batch_episodes": batch_size,
             "rollout": rollout, "held_out_gain_by_step": curve,
             "final_held_out_gain_nll": curve[str(steps - steps % 250)],
-            "held_out_context_only_nll": held_out_context_nll, "wall_s": time.perf_counter() - start}
+            "held_out_context_only_nll": held_out_context_nll,
+            "wall_s": time.perf_counter() - start}
 
 
 def main() -> int:

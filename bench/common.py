@@ -36,3 +36,9 @@ def write_result(name: str, result: dict) -> Path:
     payload = {"benchmark": name, "machine": machine(), "recorded_at": time.strftime("%Y-%m-%d %H:%M:%S"), **result}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def read_rows(name: str) -> list[dict]:
+    """The "rows" of bench/results/<name>.json, for benchmarks whose rows accumulate."""
+    path = RESULTS_DIR / f"{name}.json"
+    return json.loads(path.read_text()).get("rows", []) if path.is_file() else []

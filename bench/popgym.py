@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import RESULTS_DIR, write_result
+from bench.common import read_rows, write_result
 from learner.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,11 +80,6 @@ def steps_to_best(records: list[dict], prefix: str, tolerance: float = 0.02) -> 
     return next(steps for steps, value in points if value >= best - tolerance)
 
 
-def load_rows() -> list[dict]:
-    path = RESULTS_DIR / "popgym.json"
-    return json.loads(path.read_text()).get("rows", []) if path.is_file() else []
-
-
 def markdown_table(rows: list[dict], reference: dict) -> list[str]:
     """One line per (task, selection): ours beside POPGym's GRU, LSTM and best model."""
     lines = ["| task | selection | memory gain (nats) | MMER | greedy | steps to best | "
@@ -122,11 +117,11 @@ def _int(value) -> str:
 def main() -> int:
     reference = json.loads(REFERENCE.read_text()) if REFERENCE.is_file() else {}
     if "--table" in sys.argv:
-        print("\n".join(markdown_table(load_rows(), reference)))
+        print("\n".join(markdown_table(read_rows("popgym"), reference)))
         return 0
     tasks = os.environ.get("BENCH_TASKS", ",".join(TASKS)).split(",")
     selections = os.environ.get("BENCH_SELECTIONS", ",".join(SELECTIONS)).split(",")
-    rows = load_rows()
+    rows = read_rows("popgym")
     for task in tasks:
         for selection in selections:
             print(f"== {task} / {selection}", flush=True)

@@ -12,7 +12,7 @@ reaches 0.07 nats in 2 500 steps; phase I stayed at 0 over 10 000 updates.)
     BENCH_TASK=popgym-count-recall-easy python -m bench.self_target_probe
     BENCH_FUTURE_TARGETS=4 python -m bench.self_target_probe   # plus 4 future targets per step
 
-Results: bench/results/self_target_probe.json (one row per task).
+Results: bench/results/self_target_probe.json (one row per task and BENCH_FUTURE_TARGETS).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench.common import RESULTS_DIR, write_result
+from bench.common import read_rows, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,9 +120,7 @@ def main() -> int:
     future_targets = int(os.environ.get("BENCH_FUTURE_TARGETS", "0"))
     row = probe(task, steps=int(os.environ.get("BENCH_STEPS", "2500")), pool=2048,
                 batch_size=64, rollout=8, future_targets=future_targets)
-    path = RESULTS_DIR / "self_target_probe.json"
-    rows = json.loads(path.read_text()).get("rows", []) if path.is_file() else []
-    rows = [r for r in rows if (r["task"], r.get("future_targets", 0)) !=
+    rows = [r for r in read_rows("self_target_probe") if (r["task"], r.get("future_targets", 0)) !=
             (task, future_targets)] + [row]
     write_result("self_target_probe", {"rows": rows})
     print(json.dumps(row, indent=2))

@@ -14,13 +14,12 @@ Results: bench/results/target_selection.json (rows accumulate per task, selectio
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from bench.common import RESULTS_DIR, write_result
+from bench.common import read_rows, write_result
 from learner.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,11 +65,6 @@ def pretrain_one(task: str, selection: str, seed: int) -> dict:
     }
 
 
-def load_rows() -> list[dict]:
-    path = RESULTS_DIR / "target_selection.json"
-    return json.loads(path.read_text()).get("rows", []) if path.is_file() else []
-
-
 def summary(rows: list[dict]) -> list[str]:
     """Per task and selection: how many seeds reached the threshold, and after how many updates."""
     lines = [f"| task | selection | seeds reaching {THRESHOLD_NATS} nats | updates to reach it "
@@ -92,12 +86,12 @@ def main() -> int:
     from learner.services import ray_for_run
 
     if "--table" in sys.argv:
-        print("\n".join(summary(load_rows())))
+        print("\n".join(summary(read_rows("target_selection"))))
         return 0
     task = os.environ.get("BENCH_TASK", "popgym-repeat-first-medium")
     seeds = [int(s) for s in os.environ.get("BENCH_SEEDS", "0,1,2").split(",")]
     selections = os.environ.get("BENCH_SELECTIONS", ",".join(SELECTIONS)).split(",")
-    rows = load_rows()
+    rows = read_rows("target_selection")
     with ray_for_run(dashboard=False):
         for seed in seeds:
             for selection in selections:

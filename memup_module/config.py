@@ -74,6 +74,9 @@ class MemUPModelConfig:
     """Output width of the context encoder of (o_t, a_t) used by detector and predictor."""
     predictor_hidden: int = 128
     """Hidden width of the predictor MLP over [m_t, context(k)]."""
+    predictor_distance: bool = False
+    """Whether the predictor also reads log(1 + k − t), the distance to its target (off: the
+    paper's q(f_k | m_t, c_k)). For tasks whose f_k depends on the steps between t and k."""
     detector_hidden: int = 64
     """Hidden width of the detector MLP over context(t)."""
     ema_decay: float = 0.995
@@ -96,6 +99,7 @@ class MemUPModelConfig:
         for name in ("top_k", "context_size", "predictor_hidden", "detector_hidden"):
             require_int(name, getattr(self, name), 1)
         require_bool("include_self", self.include_self)
+        require_bool("predictor_distance", self.predictor_distance)
         if self.return_range is not None:
             low_high = self.return_range
             if (not isinstance(low_high, tuple) or len(low_high) != 2

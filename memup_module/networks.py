@@ -49,19 +49,27 @@ class Predictor(nn.Module):
     """q_φ(f_k | m_t, c_k): an MLP over [m_t, context(k)] for every k in U_t.
 
     The first layer is split into its m_t and c_k halves so that m_t is projected once per
-    step, not once per target: W [m; c] = W_m m + W_c c.
+    step, not once per target: W [m; c] = W_m m + W_c c. With `distance`, the first layer also
+    reads log(1 + k − t): where f_k depends on what happens between t and k (POPGym's
+    CountRecall: the count at k is the count at t plus what comes after), a predictor blind
+    to the distance cannot tell its own step's target from a guess about a far one.
     """
 
-    def __init__(
-        self, memory: MemoryConfig, context_size: int, hidden: int, classes: int
-    ) -> None:
+    def __init__(self, memory: MemoryConfig, context_size: int, hidden: int, classes: int,
+                 distance: bool = False) -> None:
         super().__init__()
         self.context = ContextEncoder(memory, context_size)
         self.from_memory = nn.Linear(memory.hidden_size, hidden)
         self.from_context = nn.Linear(context_size, hidden, bias=False)
+        self.from_distance = nn.Linear(1, hidden, bias=False) if distance else None
         self.out = nn.Linear(hidden, classes)
 
-    def forward(self, m: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """m [..., H], features [..., K, F] (K targets per step) -> logits [..., K, classes]."""
+    def forward(self, m: torch.Tensor, features: torch.Tensor,
+                distance: torch.Tensor | None = None) -> torch.Tensor:
+        """m [..., H], features [..., K, F] (K targets per step), distance [..., K] steps from
+        t to each target (None: every target is step t itself) -> logits [..., K, classes]."""
         hidden = self.from_memory(m).unsqueeze(-2) + self.from_context(self.context(features))
+        if self.from_distance is not None and distance is not None:
+            steps = torch.log1p(distance.to(hidden.dtype).clamp(min=0)).unsqueeze(-1)
+            hidden = hidden + self.from_distance(steps)
         return self.out(torch.relu(hidden))

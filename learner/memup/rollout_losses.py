@@ -17,7 +17,7 @@ def rollout_losses(memory: Memory, predictor: Predictor, detector: Detector, rol
     episodes early never walk the last steps, and a detector that never sees the junction
     grows confidently wrong there instead of uncertain."""
     m, state = memory(rollout.x, state)
-    logits = predictor(m, rollout.target_context)
+    logits = predictor(m, rollout.target_context, rollout.target_distance)
     loss = masked_nll(logits, rollout.target_classes, rollout.target_valid)
     detector_loss = masked_nll(detector(rollout.context), rollout.classes, rollout.valid)
     if detector_on_targets:

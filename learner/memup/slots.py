@@ -37,6 +37,7 @@ class Rollout:
     target_context: torch.Tensor  # [B, r, K1, F] context of every k in U_t
     target_classes: torch.Tensor  # [B, r, K1] class of f_k
     target_valid: torch.Tensor  # [B, r, K1] bool
+    target_distance: torch.Tensor  # [B, r, K1] k − t in steps (0 where invalid)
 
 
 def log_uniform_horizons(lengths: list[int], rollout: int,
@@ -74,6 +75,7 @@ class SlotBuffer:
         self.classes = torch.zeros(b, rows, dtype=torch.long, device=dev)
         self.targets = torch.zeros(b, capacity, k1, dtype=torch.long, device=dev)  # rows
         self.target_valid = torch.zeros(b, capacity, k1, dtype=torch.bool, device=dev)
+        self.target_distance = torch.zeros(b, capacity, k1, device=dev)
         self.window_stop[:] = self.window_start  # every window must be built again
 
     def load(self, slots: np.ndarray, episodes: list[ScoredEpisode],
@@ -115,13 +117,16 @@ class SlotBuffer:
         self.context[slot, cap:cap + count] = to(targets.carry_context[carried].reshape(count, -1))
         self.classes[slot, cap:cap + count] = to(targets.carry_classes[carried].reshape(-1))
         rows, valid, index = targets.resolve(start, stop, cap)
+        steps = np.arange(start, stop)
+        distance = (index - steps[:, None]).astype(np.float32)  # 0 where invalid
         if self._include_self:  # t itself, unless already among the top K (U_t is a set)
-            steps = np.arange(start, stop)
             duplicate = ((index == steps[:, None]) & valid).any(-1, keepdims=True)
             rows = np.concatenate([rows, (steps - start)[:, None]], 1)
             valid = np.concatenate([valid, ~duplicate], 1)
+            distance = np.concatenate([distance, np.zeros((n, 1), np.float32)], 1)
         self.targets[slot, :n] = to(rows)
         self.target_valid[slot, :n] = to(valid)
+        self.target_distance[slot, :n] = to(distance)
         self.window_start[slot], self.window_stop[slot] = start, stop
 
     def _bounds(self, slot: int) -> tuple[int, int]:
@@ -174,13 +179,15 @@ class SlotBuffer:
             target_context=context[target_flat],
             target_classes=self.classes.view(-1)[target_flat],
             target_valid=self.target_valid.view(b * cap, k1)[flat_t] & valid_t.unsqueeze(-1),
+            target_distance=self.target_distance.view(b * cap, k1)[flat_t],
         )
 
     def nbytes(self) -> int:
         """Bytes the buffer itself holds: device windows and the slots' compact targets (the
         episodes' raw columns belong to whoever sampled them)."""
         windows = sum(t.numel() * t.element_size() for t in (
-            self.x, self.context, self.classes, self.targets, self.target_valid))
+            self.x, self.context, self.classes, self.targets, self.target_valid,
+            self.target_distance))
         return windows + sum(e.targets.nbytes + e.columns.classes.nbytes
                              for e in self.episodes if e is not None)
 

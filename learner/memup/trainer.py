@@ -59,8 +59,9 @@ Metrics = dict[str, float]
 # Episodes whose rewards make the codec when the env declares no reward set.
 CODEC_SAMPLE_EPISODES = 256
 # Settings a checkpoint's tensors depend on: restoring under different ones cannot work.
-_SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "detector_hidden", "batch_slots",
-                 "top_k", "include_self", "target", "num_return_bins", "detector_score")
+_SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "predictor_distance",
+                 "detector_hidden", "batch_slots", "top_k", "include_self", "target",
+                 "num_return_bins", "detector_score")
 
 
 class MemUPTrainer:
@@ -82,7 +83,8 @@ class MemUPTrainer:
             torch.manual_seed(config.seed)
             self.memory = Memory(config.memory).to(self.device)
             self.predictor = Predictor(config.memory, config.context_size,
-                                       config.predictor_hidden, classes).to(self.device)
+                                       config.predictor_hidden, classes,
+                                       config.predictor_distance).to(self.device)
             self.detector = Detector(config.memory, config.context_size,
                                      config.detector_hidden, classes).to(self.device)
         self.ema = (EmaModel(self.memory, self.predictor, config.ema_decay)
@@ -318,7 +320,8 @@ class MemUPTrainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        saved = state["config"]
+        # Checkpoints from before a field existed were trained with its default.
+        saved = {**dataclasses.asdict(MemUPConfig()), **state["config"]}
         mine = dataclasses.asdict(self.config)
         for field in _SHAPE_FIELDS:
             if saved[field] != mine[field]:

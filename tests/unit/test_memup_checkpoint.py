@@ -62,6 +62,15 @@ def test_restore_refuses_a_different_architecture(tmp_path):
         other.restore(path)
 
 
+def test_a_checkpoint_from_before_predictor_distance_restores_with_its_default(tmp_path):
+    state = make_trainer(1).state_dict()
+    del state["config"]["predictor_distance"]
+    save_checkpoint(tmp_path / "old.pt", state)
+    make_trainer(1).restore(tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="predictor_distance=False, this learner has True"):
+        make_trainer(1, predictor_distance=True).restore(tmp_path / "old.pt")
+
+
 def test_checkpoint_files_are_plain_and_checked(tmp_path):
     save_checkpoint(tmp_path / "a.pt", {"step": 3, "rng": torch.zeros(2, dtype=torch.uint8)})
     assert load_checkpoint(tmp_path / "a.pt")["step"] == 3

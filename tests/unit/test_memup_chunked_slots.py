@@ -36,7 +36,8 @@ def _masked(rollout: Rollout) -> dict[str, torch.Tensor]:
     return {"x": keep(rollout.x, step), "valid": step, "context": keep(rollout.context, step),
             "classes": keep(rollout.classes, step), "target_valid": target,
             "target_context": keep(rollout.target_context, target),
-            "target_classes": keep(rollout.target_classes, target)}
+            "target_classes": keep(rollout.target_classes, target),
+            "target_distance": keep(rollout.target_distance, target)}
 
 
 def _assert_same(a: Rollout, b: Rollout) -> None:

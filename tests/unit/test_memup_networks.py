@@ -25,6 +25,19 @@ def test_predictor_scores_every_target_of_every_step():
     torch.testing.assert_close(single[:, :, 0], logits[:, :, 1])
 
 
+def test_a_predictor_with_distance_tells_near_targets_from_far_ones():
+    torch.manual_seed(0)
+    predictor = Predictor(MEMORY, context_size=8, hidden=12, classes=3, distance=True)
+    m, features = torch.randn(4, 16), torch.randn(4, 2, 5)
+    own = predictor(m, features, torch.zeros(4, 2))
+    torch.testing.assert_close(predictor(m, features), own)  # None: every target is t itself
+    far = predictor(m, features, torch.tensor([[0.0, 1000.0]]).expand(4, 2))
+    torch.testing.assert_close(far[:, 0], own[:, 0])
+    assert not torch.allclose(far[:, 1], own[:, 1])
+    blind = Predictor(MEMORY, context_size=8, hidden=12, classes=3)  # the paper's q(f_k|m_t,c_k)
+    assert blind(m, features, torch.full((4, 2), 1000.0)).equal(blind(m, features))
+
+
 def _episodes(n=3, length=50):
     torch.manual_seed(0)
     context = torch.randn(n, length, 5)

@@ -157,6 +157,8 @@ def test_rollout_gathers_the_slot_steps_and_their_targets():
                 assert torch.equal(rollout.target_context[s, j, i],
                                    torch.from_numpy(columns.context(k, k + 1)[0]))
                 assert rollout.target_classes[s, j, i] == int(columns.classes[k])
+                if rollout.target_valid[s, j, i]:
+                    assert rollout.target_distance[s, j, i] == k - t
 
 
 def test_slot_steps_count_only_real_steps():
@@ -175,3 +177,10 @@ def test_every_detector_score_trains(score):
     trainer.train(5)
     assert trainer.step == 5
     assert np.isfinite(trainer.train_metrics()["memup/loss"])
+
+
+def test_a_predictor_with_distance_learns_from_the_target_distances():
+    trainer = make_trainer(predictor_distance=True, detector_warmup_updates=0)
+    before = trainer.predictor.from_distance.weight.detach().clone()
+    trainer.train(5)
+    assert not torch.equal(trainer.predictor.from_distance.weight, before)

@@ -5,13 +5,14 @@ The held-out episodes come from `generate_episodes` with a fixed seed, never fro
 The memory runs over each whole episode from a zero state (in time chunks, so memory stays flat
 in T). For any env, at each episode's top-K most uncertain steps k (by the detector), the
 predictor's accuracy and NLL of f_k from m_k, c_k are set against the detector's from c_k
-alone: the *memory gain*. The T-Maze adds `junction_accuracy`: f_{T-1} from m_{T-1}, c_{T-1}.
+alone: the *memory gain*; other envs than the T-Maze also get it over every step. The T-Maze
+adds `junction_accuracy`: f_{T-1} from m_{T-1}, c_{T-1}.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -65,8 +66,11 @@ class HeldOutSet:
 
 
 @torch.no_grad()
-def _memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor) -> torch.Tensor:
-    """m_k [N, K, H] at the steps `steps` [N, K] of every episode, in time chunks."""
+def _memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor,
+               each_chunk: Callable[[int, int, torch.Tensor], None] | None = None
+               ) -> torch.Tensor:
+    """m_k [N, K, H] at the steps `steps` [N, K] of every episode, in time chunks; with
+    `each_chunk`, also calls it with (start, stop, m of steps start .. stop - 1)."""
     picked = torch.zeros(*steps.shape, memory.hidden_size, device=batch.x.device)
     state = None
     for start in range(0, batch.num_steps, EVAL_TIME_CHUNK):
@@ -74,7 +78,30 @@ def _memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor) -> torc
         m, state = memory(batch.x[:, start:stop], state)
         rows, cols = ((steps >= start) & (steps < stop)).nonzero(as_tuple=True)
         picked[rows, cols] = m[rows, steps[rows, cols] - start].float()
+        if each_chunk is not None:
+            each_chunk(start, stop, m)
     return picked
+
+
+class _AllStepsNll:
+    """Summed NLL of every step's own f_t, predictor (m_t, c_t) vs detector (c_t): a gain over
+    all steps, less noisy than the top-K one where every step depends on the past a little
+    (POPGym's CountRecall) and the top K change with the detector."""
+
+    def __init__(self, predictor: Predictor, detector: Detector, batch: EpisodeBatch) -> None:
+        self.predictor, self.detector, self.batch = predictor, detector, batch
+        self.memory_total = self.context_total = 0.0
+
+    def __call__(self, start: int, stop: int, m: torch.Tensor) -> None:
+        b = self.batch
+        valid = torch.arange(start, stop, device=m.device).unsqueeze(0) < b.lengths.unsqueeze(1)
+        context, classes = b.context[:, start:stop], b.classes[:, start:stop]
+        with_memory = self.predictor(m.float(), context.unsqueeze(-2)).squeeze(-2)
+        self.memory_total += nll_per_entry(with_memory, classes, valid).sum().item()
+        self.context_total += nll_per_entry(self.detector(context), classes, valid).sum().item()
+
+    def gain(self) -> float:
+        return (self.context_total - self.memory_total) / int(self.batch.lengths.sum())
 
 
 @torch.no_grad()
@@ -143,16 +170,18 @@ def evaluate(
     scores = scores.masked_fill(steps.unsqueeze(0) >= batch.lengths.unsqueeze(1), -torch.inf)
     uncertain = uncertain_steps(scores, batch, config.top_k)
     last = batch.lengths - 1
-    # One pass of the memory over the episodes gives m at the uncertain steps and the last.
+    # One pass of the memory over the episodes gives m at the uncertain steps and the last
+    # (T-Maze) or at every step (any other env, whose episodes are short).
+    all_steps = None if junction else _AllStepsNll(predictor, detector, batch)
     at = _memory_at(memory, batch, torch.cat([uncertain, last.unsqueeze(1)], 1)
-                    if junction else uncertain)
+                    if junction else uncertain, all_steps)
     metrics = {
         **memory_gain(predictor, detector, batch, uncertain, at[:, :uncertain.shape[1]]),
         "memup/eval_detector_loss": _detector_loss(detector, batch).item(),
         "memup/eval_episodes": held_out.num_episodes,
     }
-    if not junction:
-        return metrics
+    if all_steps is not None:
+        return {**metrics, "memup/all_steps_gain_nll": all_steps.gain()}
     final = at[:, -1]
     rows = torch.arange(held_out.num_episodes, device=final.device)
     junction_context = batch.context[rows, last].unsqueeze(1)

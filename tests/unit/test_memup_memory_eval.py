@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch import nn
 
 import learner.memup.memory_eval as evaluation
 from envs import TMazeConfig
@@ -44,6 +45,24 @@ def test_time_chunk_changes_nothing(setup, monkeypatch):
     chunked = evaluate(*nets, held_out, CONFIG, values)
     for key, value in whole.items():
         assert chunked[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_all_steps_gain_matches_a_per_episode_reference(setup, monkeypatch):
+    held_out, (memory, predictor, detector), values = setup
+    metrics = evaluate(memory, predictor, detector, held_out, CONFIG, values, junction=False)
+    assert "memup/junction_accuracy" not in metrics
+    batch, gain = held_out.batch, 0.0
+    for i, length in enumerate(batch.lengths.tolist()):
+        m, _ = memory(batch.x[i:i + 1, :length])
+        context, classes = batch.context[i, :length], batch.classes[i, :length]
+        own = predictor(m[0], context.unsqueeze(1)).squeeze(1)
+        gain += (nn.functional.cross_entropy(detector(context), classes, reduction="sum")
+                 - nn.functional.cross_entropy(own, classes, reduction="sum")).item()
+    expected = gain / int(batch.lengths.sum())
+    assert metrics["memup/all_steps_gain_nll"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    monkeypatch.setattr(evaluation, "EVAL_TIME_CHUNK", 4)
+    chunked = evaluate(memory, predictor, detector, held_out, CONFIG, values, junction=False)
+    assert chunked["memup/all_steps_gain_nll"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
 
 
 def test_head_is_the_first_episodes(setup):

@@ -33,6 +33,7 @@ SELECTIONS = ("detector", "uniform", "last")
 _ROW_KEYS = {
     "memory_gain_nll": "memup/memory_gain_nll",
     "memory_gain_accuracy": "memup/memory_gain_accuracy",
+    "all_steps_gain_nll": "memup/all_steps_gain_nll",
     "memup_updates": "memup/updates",
     "memup_wall_s": "memup/wall_s",
     "greedy_return": "impala/mean_return",
@@ -82,13 +83,15 @@ def steps_to_best(records: list[dict], prefix: str, tolerance: float = 0.02) -> 
 
 def markdown_table(rows: list[dict], reference: dict) -> list[str]:
     """One line per (task, selection): ours beside POPGym's GRU, LSTM and best model."""
-    lines = ["| task | selection | memory gain (nats) | MMER | greedy | steps to best | "
+    lines = ["| task | selection | memory gain (nats): uncertain / all steps | MMER | greedy | "
+             "steps to best | "
              "baseline MMER | baseline greedy | env steps | wall (s) | POPGym GRU / LSTM / best |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in sorted(rows, key=lambda r: (r["task"], SELECTIONS.index(r["selection"]))):
         ref = reference.get("tasks", {}).get(row["env_id"], {})
         lines.append(
-            f"| {row['task']} | {row['selection']} | {_num(row.get('memory_gain_nll'))} | "
+            f"| {row['task']} | {row['selection']} | {_num(row.get('memory_gain_nll'))} / "
+            f"{_num(row.get('all_steps_gain_nll'))} | "
             f"{_num(row.get('mmer'))} | {_num(row.get('greedy_return'))} | "
             f"{_int(row.get('steps_to_best'))} | "
             f"{_num(row.get('baseline_mmer'))} | {_num(row.get('baseline_greedy_return'))} | "

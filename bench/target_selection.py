@@ -8,6 +8,7 @@ collects the preset's episodes and pretrains the memory with the preset's budget
 the memory gain at every evaluation and the first update at which it reached `threshold` nats.
 
     BENCH_TASK=popgym-repeat-first-medium BENCH_SEEDS=0,1,2 python -m bench.target_selection
+    BENCH_TASK=tmaze-1000 BENCH_SEEDS=1,2 python -m bench.target_selection   # + junction accuracy
 
 Results: bench/results/target_selection.json (rows accumulate per task, selection and seed).
 """
@@ -61,6 +62,8 @@ def pretrain_one(task: str, selection: str, seed: int) -> dict:
         "final_memory_gain_nll": figures.get("memup/memory_gain_nll"),
         "updates_to_threshold": first_update_reaching(records, THRESHOLD_NATS),
         "memory_gain_by_update": {str(r["step"]): r["memup/memory_gain_nll"] for r in records},
+        # The T-Maze's own measure (other envs have no junction).
+        "final_junction_accuracy": figures.get("memup/junction_accuracy"),
         "memup_wall_s": figures.get("memup/wall_s"),
     }
 
@@ -77,7 +80,9 @@ def summary(rows: list[dict]) -> list[str]:
         reached = [r for r in mine if r["updates_to_threshold"] is not None]
         updates = ", ".join("–" if r["updates_to_threshold"] is None
                             else str(r["updates_to_threshold"]) for r in mine)
-        gains = ", ".join(f"{r['final_memory_gain_nll']:.2f}" for r in mine)
+        gains = ", ".join(f"{r['final_memory_gain_nll']:.2f}" + (
+            "" if r.get("final_junction_accuracy") is None
+            else f" (junction {r['final_junction_accuracy']:.2f})") for r in mine)
         lines.append(f"| {task} | {selection} | {len(reached)}/{len(mine)} | {updates} | {gains} |")
     return lines
 

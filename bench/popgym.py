@@ -34,6 +34,7 @@ _ROW_KEYS = {
     "memory_gain_nll": "memup/memory_gain_nll",
     "memory_gain_accuracy": "memup/memory_gain_accuracy",
     "all_steps_gain_nll": "memup/all_steps_gain_nll",
+    "last_step_gain_nll": "memup/last_step_gain_nll",
     "memup_updates": "memup/updates",
     "memup_wall_s": "memup/wall_s",
     "greedy_return": "impala/mean_return",

@@ -49,7 +49,7 @@ def pretrain(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
         ray.kill(learner)
     kept = ("memup/junction_accuracy", "memup/detector_hit_rate", "memup/memory_gain_nll",
             "memup/memory_gain_accuracy", "memup/uncertain_accuracy", "memup/context_accuracy",
-            "memup/all_steps_gain_nll")
+            "memup/all_steps_gain_nll", "memup/last_step_gain_nll")
     return {
         **{key: metrics[key] for key in kept if key in metrics},
         "memup/updates": metrics.get("memup/step"),

@@ -38,10 +38,10 @@ __all__ = ["HeldOutSet", "detector_trace", "evaluate", "generate_episodes", "Gen
 
 @dataclasses.dataclass(frozen=True)
 class HeldOutSet:
-    """Fixed evaluation episodes as one padded batch, plus each junction's true class."""
+    """Fixed evaluation episodes as one padded batch, plus the true class at each last step."""
 
     batch: EpisodeBatch
-    junction_classes: torch.Tensor  # [N]
+    last_classes: torch.Tensor  # [N]: f at each last step (the T-Maze: its junction)
 
     @classmethod
     def build(cls, episodes: Sequence[EpisodeLike], config: MemUPConfig, codec: TargetCodec,
@@ -52,7 +52,7 @@ class HeldOutSet:
 
     @property
     def num_episodes(self) -> int:
-        return len(self.junction_classes)
+        return len(self.last_classes)
 
     def head(self, n: int) -> HeldOutSet:
         """The first `n` episodes (a cheaper screening set)."""
@@ -62,7 +62,7 @@ class HeldOutSet:
         steps = int(b.lengths[:n].max())
         part = EpisodeBatch(b.x[:n, :steps], b.context[:n, :steps], b.values[:n, :steps],
                             b.classes[:n, :steps], b.lengths[:n])
-        return HeldOutSet(part, self.junction_classes[:n])
+        return HeldOutSet(part, self.last_classes[:n])
 
 
 @torch.no_grad()
@@ -173,25 +173,29 @@ def evaluate(
     # One pass of the memory over the episodes gives m at the uncertain steps and the last
     # (T-Maze) or at every step (any other env, whose episodes are short).
     all_steps = None if junction else _AllStepsNll(predictor, detector, batch)
-    at = _memory_at(memory, batch, torch.cat([uncertain, last.unsqueeze(1)], 1)
-                    if junction else uncertain, all_steps)
+    at = _memory_at(memory, batch, torch.cat([uncertain, last.unsqueeze(1)], 1), all_steps)
     metrics = {
         **memory_gain(predictor, detector, batch, uncertain, at[:, :uncertain.shape[1]]),
         "memup/eval_detector_loss": _detector_loss(detector, batch).item(),
         "memup/eval_episodes": held_out.num_episodes,
     }
-    if all_steps is not None:
-        return {**metrics, "memup/all_steps_gain_nll": all_steps.gain()}
     final = at[:, -1]
     rows = torch.arange(held_out.num_episodes, device=final.device)
-    junction_context = batch.context[rows, last].unsqueeze(1)
-    logits = predictor(final, junction_context).squeeze(1).float()
-    truth = held_out.junction_classes
+    last_context = batch.context[rows, last].unsqueeze(1)
+    logits = predictor(final, last_context).squeeze(1).float()
+    truth = held_out.last_classes
     always = torch.ones_like(truth, dtype=torch.bool)
+    last_nll = masked_nll(logits, truth, always).item()
+    if all_steps is not None:
+        # The last step is where an episode's outcome tends to sit (MiniGrid's choice of
+        # object): there the gain is not diluted by the steps that need no memory.
+        local_nll = masked_nll(detector(last_context.squeeze(1)).float(), truth, always).item()
+        return {**metrics, "memup/all_steps_gain_nll": all_steps.gain(),
+                "memup/last_step_gain_nll": local_nll - last_nll}
     return {
         **metrics,
         "memup/junction_accuracy": (logits.argmax(-1) == truth).float().mean().item(),
-        "memup/eval_junction_loss": masked_nll(logits, truth, always).item(),
+        "memup/eval_junction_loss": last_nll,
         "memup/detector_hit_rate": (scores.argmax(-1) == last).float().mean().item(),
         "memup/eval_junction_score": scores[rows, last].mean().item(),
     }

@@ -28,7 +28,7 @@ def test_smoke_pipeline_on_popgym_writes_the_run_and_its_report(tmp_path):
     figures = json.loads((run_dir / "figures.json").read_text())
     assert figures["store/episodes"] >= 200
     assert "memup/memory_gain_nll" in figures and "memup/junction_accuracy" not in figures
-    assert "memup/all_steps_gain_nll" in figures
+    assert "memup/all_steps_gain_nll" in figures and "memup/last_step_gain_nll" in figures
     for prefix in ("impala/", "impala/baseline_"):
         assert -1.0 <= figures[f"{prefix}mean_return"] <= 1.0
         assert -1.0 <= figures[f"{prefix}sampled_mean_return"] <= 1.0

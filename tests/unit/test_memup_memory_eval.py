@@ -32,7 +32,7 @@ def test_accuracy_matches_a_per_episode_reference(setup):
     for i, length in enumerate(batch.lengths.tolist()):
         m, _ = memory(batch.x[i:i + 1, :length])
         logits = predictor(m[:, -1], batch.context[i:i + 1, length - 1].unsqueeze(1))
-        correct += int(logits.argmax(-1).item() == held_out.junction_classes[i].item())
+        correct += int(logits.argmax(-1).item() == held_out.last_classes[i].item())
     assert metrics["memup/junction_accuracy"] == pytest.approx(correct / 40)
     assert metrics["memup/eval_episodes"] == 40
     assert 0.0 <= metrics["memup/detector_hit_rate"] <= 1.0
@@ -51,25 +51,30 @@ def test_all_steps_gain_matches_a_per_episode_reference(setup, monkeypatch):
     held_out, (memory, predictor, detector), values = setup
     metrics = evaluate(memory, predictor, detector, held_out, CONFIG, values, junction=False)
     assert "memup/junction_accuracy" not in metrics
-    batch, gain = held_out.batch, 0.0
+    batch, gain, last_gain = held_out.batch, 0.0, 0.0
     for i, length in enumerate(batch.lengths.tolist()):
         m, _ = memory(batch.x[i:i + 1, :length])
         context, classes = batch.context[i, :length], batch.classes[i, :length]
         own = predictor(m[0], context.unsqueeze(1)).squeeze(1)
-        gain += (nn.functional.cross_entropy(detector(context), classes, reduction="sum")
-                 - nn.functional.cross_entropy(own, classes, reduction="sum")).item()
+        local = nn.functional.cross_entropy(detector(context), classes, reduction="none")
+        with_memory = nn.functional.cross_entropy(own, classes, reduction="none")
+        gain += (local.sum() - with_memory.sum()).item()
+        last_gain += (local[-1] - with_memory[-1]).item()
     expected = gain / int(batch.lengths.sum())
+    expected_last = last_gain / held_out.num_episodes
     assert metrics["memup/all_steps_gain_nll"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    assert metrics["memup/last_step_gain_nll"] == pytest.approx(expected_last, rel=1e-4, abs=1e-6)
     monkeypatch.setattr(evaluation, "EVAL_TIME_CHUNK", 4)
     chunked = evaluate(memory, predictor, detector, held_out, CONFIG, values, junction=False)
     assert chunked["memup/all_steps_gain_nll"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    assert chunked["memup/last_step_gain_nll"] == pytest.approx(expected_last, rel=1e-4, abs=1e-6)
 
 
 def test_head_is_the_first_episodes(setup):
     held_out, _, _ = setup
     head = held_out.head(5)
     assert head.num_episodes == 5 and head.batch.num_steps == int(held_out.batch.lengths[:5].max())
-    assert torch.equal(head.junction_classes, held_out.junction_classes[:5])
+    assert torch.equal(head.last_classes, held_out.last_classes[:5])
     assert held_out.head(100) is held_out
 
 

@@ -61,7 +61,8 @@ def _plot_detector(trace: dict, path: Path, top_k: int = 5) -> None:
     axis.scatter(top, [scores[t] for t in top], color="red", s=24, zorder=3,
                  label=f"{len(top)} most uncertain steps")
     axis.set(xlabel="step t", ylabel="uncertainty score (nats)",
-             title="Detector uncertainty along one held-out episode")
+             title="Detector uncertainty along held-out episode "
+                   f"{trace.get('episode', 0)} (the most uncertain of the first ones)")
     axis.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

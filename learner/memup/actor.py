@@ -92,7 +92,7 @@ class MemUPLearner:
         """Held-out evaluation (junction accuracy, detector hit rate, losses)."""
         return self._record(self.trainer.evaluate())
 
-    def detector_trace(self, episode: int = 0) -> dict:
+    def detector_trace(self, episode: int | None = None) -> dict:
         """Uncertainty scores along one held-out episode, for the run report."""
         return self.trainer.detector_trace(episode)
 

@@ -31,6 +31,7 @@ from memup_module import (
 )
 
 EVAL_TIME_CHUNK = 256
+TRACE_CANDIDATES = 64
 
 __all__ = ["HeldOutSet", "detector_trace", "evaluate", "generate_episodes", "GeneratedEpisode",
            "memory_gain"]
@@ -104,6 +105,15 @@ class _AllStepsNll:
         return (self.context_total - self.memory_total) / int(self.batch.lengths.sum())
 
 
+def _scores(detector: Detector, batch: EpisodeBatch, config: MemUPConfig,
+            class_values: torch.Tensor, ema: EmaModel | None) -> torch.Tensor:
+    """[N, T] uncertainty scores, -inf on padding."""
+    scores = score_episodes(config.detector_score, detector, batch.context, batch.classes,
+                            batch.values, batch.x, class_values, ema)
+    steps = torch.arange(batch.num_steps, device=scores.device)
+    return scores.masked_fill(steps.unsqueeze(0) >= batch.lengths.unsqueeze(1), -torch.inf)
+
+
 @torch.no_grad()
 def uncertain_steps(scores: torch.Tensor, batch: EpisodeBatch, top_k: int) -> torch.Tensor:
     """[N, K]: each episode's top-K scored steps (padding scores -inf, never picked)."""
@@ -164,10 +174,7 @@ def evaluate(
     """The memory gain and held-out losses (`memup/` keys); with `junction` (the T-Maze, whose
     only past-dependent step is the last) also junction_accuracy and the detector's hit rate."""
     batch = held_out.batch
-    scores = score_episodes(config.detector_score, detector, batch.context, batch.classes,
-                            batch.values, batch.x, class_values, ema)
-    steps = torch.arange(batch.num_steps, device=scores.device)
-    scores = scores.masked_fill(steps.unsqueeze(0) >= batch.lengths.unsqueeze(1), -torch.inf)
+    scores = _scores(detector, batch, config, class_values, ema)
     uncertain = uncertain_steps(scores, batch, config.top_k)
     last = batch.lengths - 1
     # One pass of the memory over the episodes gives m at the uncertain steps and the last
@@ -204,10 +211,17 @@ def evaluate(
 @torch.no_grad()
 def detector_trace(detector: Detector, held_out: HeldOutSet, config: MemUPConfig,
                    class_values: torch.Tensor, ema: EmaModel | None = None,
-                   index: int = 0) -> dict:
-    """The uncertainty score of every step of held-out episode `index` (for plots):
-    {"scores": [...], "junction": T-1, "score": the score's name, "targets": f_t}."""
+                   index: int | None = None) -> dict:
+    """The uncertainty score of every step of one held-out episode (for plots): {"scores":
+    [...], "junction": T-1, "score": the score's name, "targets": f_t, "episode": its index}.
+    Without `index`, the episode with the highest score of the first TRACE_CANDIDATES: in a
+    task where most random episodes never reach the reward (MiniGrid's time-outs) the first
+    one may have no uncertain step at all."""
     b = held_out.batch
+    if index is None:
+        candidates = held_out.head(TRACE_CANDIDATES).batch
+        scores = _scores(detector, candidates, config, class_values, ema)
+        index = int(scores.max(dim=1).values.argmax())
     length = int(b.lengths[index])
     row = slice(index, index + 1)
     scores = score_episodes(config.detector_score, detector, b.context[row, :length],
@@ -215,4 +229,4 @@ def detector_trace(detector: Detector, held_out: HeldOutSet, config: MemUPConfig
                             class_values, ema)
     return {"scores": scores[0].float().tolist(), "junction": length - 1,
             "score": config.detector_score,
-            "targets": b.values[index, :length].float().tolist()}
+            "targets": b.values[index, :length].float().tolist(), "episode": index}

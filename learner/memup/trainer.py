@@ -248,8 +248,8 @@ class MemUPTrainer:
         metrics["memup/eval_time_s"] = time.perf_counter() - start
         return {**metrics, **self.counters()}
 
-    def detector_trace(self, episode: int = 0) -> dict:
-        """Uncertainty scores along one held-out episode: {"scores", "junction", "score"}."""
+    def detector_trace(self, episode: int | None = None) -> dict:
+        """Uncertainty scores along one held-out episode (`memory_eval.detector_trace`)."""
         with self._autocast():
             return detector_trace(self.detector, self._held_out_set(), self.config,
                                   self.class_values, self.ema, episode)

@@ -84,3 +84,13 @@ def test_detector_trace_scores_every_step_of_one_episode(setup):
     length = int(held_out.batch.lengths[3])
     assert len(trace["scores"]) == length and trace["junction"] == length - 1
     assert trace["score"] == "entropy"
+    assert trace["episode"] == 3
+
+
+def test_detector_trace_defaults_to_the_most_uncertain_episode(setup):
+    held_out, (_, _, detector), values = setup
+    trace = detector_trace(detector, held_out, CONFIG, values)
+    peaks = [max(detector_trace(detector, held_out, CONFIG, values, index=i)["scores"])
+             for i in range(held_out.num_episodes)]
+    assert trace["episode"] == peaks.index(max(peaks))
+    assert max(trace["scores"]) == pytest.approx(max(peaks))

@@ -5,8 +5,8 @@ The held-out episodes come from `generate_episodes` with a fixed seed, never fro
 The memory runs over each whole episode from a zero state (in time chunks, so memory stays flat
 in T). For any env, at each episode's top-K most uncertain steps k (by the detector), the
 predictor's accuracy and NLL of f_k from m_k, c_k are set against the detector's from c_k
-alone: the *memory gain*; other envs than the T-Maze also get it over every step. The T-Maze
-adds `junction_accuracy`: f_{T-1} from m_{T-1}, c_{T-1}.
+alone: the *memory gain*; other envs than the T-Maze also get it over every step and at each
+episode's last step. The T-Maze adds `junction_accuracy`: f_{T-1} from m_{T-1}, c_{T-1}.
 """
 
 from __future__ import annotations
@@ -172,13 +172,14 @@ def evaluate(
     junction: bool = True,
 ) -> dict[str, float]:
     """The memory gain and held-out losses (`memup/` keys); with `junction` (the T-Maze, whose
-    only past-dependent step is the last) also junction_accuracy and the detector's hit rate."""
+    only past-dependent step is the last) also junction_accuracy and the detector's hit rate,
+    without it the gains over all steps and at the last step."""
     batch = held_out.batch
     scores = _scores(detector, batch, config, class_values, ema)
     uncertain = uncertain_steps(scores, batch, config.top_k)
     last = batch.lengths - 1
     # One pass of the memory over the episodes gives m at the uncertain steps and the last
-    # (T-Maze) or at every step (any other env, whose episodes are short).
+    # one, and for any other env than the T-Maze (short episodes) every step's NLL too.
     all_steps = None if junction else _AllStepsNll(predictor, detector, batch)
     at = _memory_at(memory, batch, torch.cat([uncertain, last.unsqueeze(1)], 1), all_steps)
     metrics = {
@@ -214,9 +215,9 @@ def detector_trace(detector: Detector, held_out: HeldOutSet, config: MemUPConfig
                    index: int | None = None) -> dict:
     """The uncertainty score of every step of one held-out episode (for plots): {"scores":
     [...], "junction": T-1, "score": the score's name, "targets": f_t, "episode": its index}.
-    Without `index`, the episode with the highest score of the first TRACE_CANDIDATES: in a
-    task where most random episodes never reach the reward (MiniGrid's time-outs) the first
-    one may have no uncertain step at all."""
+    Without `index`, the episode with the highest score of the first TRACE_CANDIDATES: where
+    random episodes can time out before the reward (a third of MiniGrid's), the first one may
+    have no uncertain step at all."""
     b = held_out.batch
     if index is None:
         candidates = held_out.head(TRACE_CANDIDATES).batch

@@ -36,15 +36,14 @@ def task_outcomes(task: str, episodes: int, seed: int) -> dict:
     returns = np.array([float(e.reward.sum()) for e in generated])
     lengths = np.array([len(e.reward) for e in generated])
     truncated = np.array([bool(e.meta.get("truncated", False)) for e in generated])
-    positive_steps = sum(int(np.sum(e.reward > 0)) for e in generated)
+    positive = np.array([int(np.sum(e.reward > 0)) for e in generated])  # steps per episode
     distinct = np.unique(np.concatenate([e.reward for e in generated]))
     return {
         "task": task, "env_id": env.id, "episodes": episodes, "seed": seed,
         "mean_length": float(lengths.mean()),
         "terminated_fraction": float(1.0 - truncated.mean()),
-        "positive_reward_episode_fraction": float(
-            np.mean([bool(np.any(e.reward > 0)) for e in generated])),
-        "positive_reward_step_fraction": positive_steps / int(lengths.sum()),
+        "positive_reward_episode_fraction": float((positive > 0).mean()),
+        "positive_reward_step_fraction": int(positive.sum()) / int(lengths.sum()),
         "mean_return": float(returns.mean()),
         "distinct_rewards": int(len(distinct)),
         "wall_s": time.perf_counter() - start,

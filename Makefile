@@ -51,12 +51,12 @@ bench: install
 
 # Every phase on this machine: embedded Redis, local Ray with its dashboard, run dir in runs/.
 train: install
-	$(PY) -m learner.cli train --config $(CONFIG) --run-dir runs/$(RUN_NAME) $(ARGS)
+	$(PY) -m app.cli train --config $(CONFIG) --run-dir runs/$(RUN_NAME) $(ARGS)
 
 # The same pipeline as a Ray Job on the cluster of CLUSTER, through `make dashboard`'s port.
 # It checks the head's store first; the job reads the store's URL on the head.
 train-distributed: install
-	$(PY) -m learner.submit --cluster '$(CLUSTER)' --address $(RAY_ADDRESS) \
+	$(PY) -m app.submit --cluster '$(CLUSTER)' --address $(RAY_ADDRESS) \
 	  --python '$(CLUSTER_PYTHON)' --config $(CONFIG) --run-name $(RUN_NAME) -- $(ARGS)
 
 # Token authentication stays on: the token made here is copied to every node (file_mounts).

@@ -9,7 +9,7 @@ from envs.validation import require_choice, require_int, require_real
 
 @dataclasses.dataclass(frozen=True)
 class CollectorConfig:
-    """How episodes are collected into the trajectory store (DESIGN.md §5)."""
+    """How episodes are collected into the trajectory store (docs/design.md §5)."""
 
     num_collectors: int = 2
     """EpisodeCollector actors started by the fleet (spread over the cluster's nodes)."""

@@ -1,4 +1,4 @@
-"""Placement by resources, never by luck (DESIGN.md §12).
+"""Placement by resources, never by luck (docs/design.md §12).
 
 `memup node start` gives the head `memup_head` and each worker `memup_worker`. Learners and
 whatever writes the run dir ask for a sliver of `memup_head`; collectors and EnvRunners for a

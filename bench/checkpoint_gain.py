@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def checkpoint_figures(run_root: Path, checkpoint: Path, episodes: int, seed: int) -> dict:
     from envs import as_env_config
-    from learner.config import load_config
+    from app.config import load_config
     from learner.memup.checkpoint import load_checkpoint
     from learner.memup.config import MemUPConfig
-    from learner.memup.memory_eval import HeldOutSet, evaluate, generate_episodes
+    from learner.memup.evaluation import HeldOutSet, evaluate, generate_episodes
     from memup_module import Detector, EmaModel, Memory, Predictor, codec_from_plain
 
     env = load_config(run_root / "config.yaml").env

@@ -1,4 +1,4 @@
-"""Phase-II sampling speed against a plain loop of the same module (DESIGN.md §13, issue #12).
+"""Phase-II sampling speed against a plain loop of the same module (docs/design.md §13, issue #12).
 
 Every junction is L sequential steps away, so phase II is bounded by the time of one sampling
 step. In one run, at the same number of mazes and 1 torch thread, this measures:
@@ -11,7 +11,7 @@ step. In one run, at the same number of mazes and 1 torch thread, this measures:
 
 and reports `sample` and `train` as ratios to `loop`. The goal of issue #12 is >= 0.5. The
 three are measured in interleaved rounds, so other load on the machine touches them alike.
-The EnvRunners use the lean connectors (learner.impala.connectors); `--compare-default` adds
+The EnvRunners use the lean connectors (learner.impala.inputs.connectors); `--compare-default` adds
 a row with RLlib's default connector pipelines, the path before issue #12.
 
     python -m bench.impala_sampling [--mazes 64 1024] [--length 1000] [--seconds 10]
@@ -34,7 +34,7 @@ from bench.common import write_result
 from envs import TMazeConfig, make_vector_env
 from envs.agent_inputs import PrevActionRewardVector
 from learner.impala import ImpalaConfig, module_settings
-from learner.impala.runner import build_impala_config
+from learner.impala.training import build_impala_config
 from memup_module import Memory, MemoryConfig, save_memory
 
 

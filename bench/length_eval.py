@@ -19,9 +19,9 @@ import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import TMazeConfig
-from learner.impala.env import make_agent_env
-from learner.impala.eval_workers import evaluate_streamed, usable_cores
-from learner.impala.policy_eval import held_out_seeds
+from learner.impala.inputs.env import make_agent_env
+from learner.impala.evaluation.workers import evaluate_streamed, usable_cores
+from learner.impala.evaluation.held_out import held_out_seeds
 from learner.run_dir import RunDir
 from memup_module.rl_module import MemUPPolicyModule, load_policy, policy_model_config
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 from bench.common import RESULTS_DIR, write_result
-from learner.config import load_config
-from learner.length_eval import LengthEvalSettings, evaluate_run
-from learner.length_report import length_rows
+from app.config import load_config
+from app.length_eval import LengthEvalSettings, evaluate_run
+from app.length_report import length_rows
 from learner.run_dir import RunDir
 
 NAME = "length_generalisation"

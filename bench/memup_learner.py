@@ -46,8 +46,8 @@ TARGET = 0.99
 def _trainer(length: int, episodes: int, seed: int, **overrides):
     """A trainer on `episodes` freshly generated random-policy episodes, and their env steps."""
     from envs import TMazeConfig
-    from learner.memup.episodes import InMemorySource, generate_episodes
-    from learner.memup.trainer import MemUPTrainer
+    from learner.memup.inputs.episodes import InMemorySource, generate_episodes
+    from learner.memup.training import MemUPTrainer
     from learner.memup import MemUPConfig
 
     tmaze = TMazeConfig(corridor_length=length)
@@ -94,7 +94,7 @@ def _fill_store(url: str, length: int, episodes: int) -> None:
     """Generates the episodes and inserts them (run in another process, so that what
     generating and encoding them leaves behind is not counted as the learner's)."""
     from envs import TMazeConfig
-    from learner.memup.episodes import generate_episodes
+    from learner.memup.inputs.episodes import generate_episodes
     from trajectory_store import Episode, TrajectoryStore
 
     data = generate_episodes(TMazeConfig(corridor_length=length), episodes, 10_000)
@@ -123,8 +123,8 @@ def child_memory(length: int, device: str, episodes: int = 150, updates: int = 3
 
     from envs import TMazeConfig
     from learner.memup import MemUPConfig
-    from learner.memup.episodes import InMemorySource, generate_episodes
-    from learner.memup.trainer import MemUPTrainer
+    from learner.memup.inputs.episodes import InMemorySource, generate_episodes
+    from learner.memup.training import MemUPTrainer
     from trajectory_store import TrajectoryStore, start_embedded_redis
 
     tmaze = TMazeConfig(corridor_length=length)
@@ -261,7 +261,7 @@ NOTES = [
     "after the episodes were generated, less their columns (they stand in for the store); "
     "the learner holds a two-chunk window per slot and 2-byte U_t codes per step "
     "(MemUPConfig.chunk_steps), never whole-episode float arrays; the detector scores "
-    "blocks of at most BLOCK_ROWS (episode, step) rows (learner/memup/loader.py).",
+    "blocks of at most BLOCK_ROWS (episode, step) rows (learner/memup/inputs/loader.py).",
     "memory_by_corridor_length_store: the same episodes inserted into an embedded Redis "
     "(another process); the learner samples them with sample_streamed, long ones read one "
     "2048-row record batch at a time (trajectory_store/streamed.py), so it holds per step "

@@ -51,8 +51,8 @@ _ROW_KEYS = {
 
 
 def run_one(task: str, selection: str) -> dict:
-    from learner.config import load_config, save_config
-    from learner.pipeline import run_pipeline
+    from app.config import load_config, save_config
+    from app.pipeline import run_pipeline
     from learner.run_dir import RunDir
 
     overrides = {"name": f"bench-{task}-{selection}", "baseline": selection == "detector",

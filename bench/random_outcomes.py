@@ -27,8 +27,8 @@ from bench.popgym import ROOT, TASKS
 
 def task_outcomes(task: str, episodes: int, seed: int) -> dict:
     """Figures of `episodes` random-policy episodes of preset `task`."""
-    from learner.config import load_config
-    from learner.memup.episodes import generate_episodes
+    from app.config import load_config
+    from learner.memup.inputs.episodes import generate_episodes
 
     env = load_config(ROOT / "configs" / f"{task}.yaml").env
     start = time.perf_counter()

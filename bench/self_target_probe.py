@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def episode_batch(config, episodes: int, seed: int):
-    from learner.memup.episodes import generate_episodes
-    from learner.memup.prepared import pad_episodes, prepare_episode
+    from learner.memup.inputs.episodes import generate_episodes
+    from learner.memup.inputs.prepared import pad_episodes, prepare_episode
     from memup_module.targets import make_codec, rewards_seen
 
     generated = generate_episodes(config.env, episodes, seed)
@@ -73,7 +73,7 @@ def step_nll(memory, predictor, context_only, batch, rollout: int, future_target
 
 def probe(task: str, steps: int, pool: int, batch_size: int, rollout: int,
           future_targets: int = 0) -> dict:
-    from learner.config import load_config
+    from app.config import load_config
     from memup_module.memory import Memory
     from memup_module.networks import Detector, Predictor
 

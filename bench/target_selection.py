@@ -39,11 +39,11 @@ def first_update_reaching(records: list[dict], threshold: float) -> int | None:
 
 
 def pretrain_one(task: str, selection: str, seed: int) -> dict:
-    from learner.collect import ensure_episodes
-    from learner.config import load_config, save_config
-    from learner.pipeline import pretrain
+    from app.collect import ensure_episodes
+    from app.config import load_config, save_config
+    from app.pipeline import pretrain
     from learner.run_dir import RunDir
-    from learner.services import redis_for_run
+    from app.services import redis_for_run
 
     config = load_config(ROOT / "configs" / f"{task}.yaml", overrides={
         "name": f"selection-{task}-{selection}-{seed}", "seed": seed,
@@ -88,7 +88,7 @@ def summary(rows: list[dict]) -> list[str]:
 
 
 def main() -> int:
-    from learner.services import ray_for_run
+    from app.services import ray_for_run
 
     if "--table" in sys.argv:
         print("\n".join(summary(read_rows("target_selection"))))

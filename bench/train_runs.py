@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 
 from bench.common import RESULTS_DIR, write_result
-from learner.config import load_config
-from learner.peak_memory import PREFIX as PEAK_RSS
+from app.config import load_config
+from app.peak_memory import PREFIX as PEAK_RSS
 from learner.run_dir import RunDir
 
 NAME = "train_runs"

@@ -8,7 +8,7 @@
     PrevActionRewardVector(env)                   # phase II: the same input, online
 
 Any other gymnasium env with a discrete action space runs through the same parts
-(DESIGN.md §11): `describe_env(EnvConfig(id, kwargs, imports))` checks it and tells its sizes,
+(docs/design.md §11): `describe_env(EnvConfig(id, kwargs, imports))` checks it and tells its sizes,
 `make_vector_env` steps it with flat float32 observations and one seed per episode.
 
 Episode seeds come from `draw_episode_seeds` (training and held-out sets alike); `validation`

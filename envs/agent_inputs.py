@@ -1,4 +1,4 @@
-"""The memory's input at step t: x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] (DESIGN.md §3).
+"""The memory's input at step t: x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] (docs/design.md §3).
 
 `memory_inputs` builds it from the columns of a stored episode (phase I); the wrappers build the
 same vector online (phase II). Both write float32 values into the same layout, so they agree

@@ -1,4 +1,4 @@
-"""Which gymnasium env a run uses: a preset's `env:` section (DESIGN.md §11).
+"""Which gymnasium env a run uses: a preset's `env:` section (docs/design.md §11).
 
     env:                                   env:
       id: popgym-RepeatFirstEasy-v0          corridor_length: 1000   # the T-Maze, as always

@@ -1,4 +1,4 @@
-"""Any observation space gymnasium can flatten, as one float32 vector (DESIGN.md §11).
+"""Any observation space gymnasium can flatten, as one float32 vector (docs/design.md §11).
 
 Box, Discrete, MultiDiscrete, MultiBinary and Dict/Tuple of those go through
 `gymnasium.spaces.flatten` (one-hot for the discrete parts); images are Boxes and flatten to

@@ -1,4 +1,4 @@
-"""Builds the env a run names, checked before any work starts (DESIGN.md §11).
+"""Builds the env a run names, checked before any work starts (docs/design.md §11).
 
     spec = describe_env(EnvConfig("popgym-RepeatFirstEasy-v0", imports=("popgym",)))
     spec.obs_dim, spec.num_actions, spec.max_episode_steps

@@ -19,7 +19,7 @@ def observation_space() -> gym.spaces.Box:
 
 
 class NoisyTMaze(gym.Env[np.ndarray, np.int64]):
-    """Noisy T-Maze (DESIGN.md §3).
+    """Noisy T-Maze (docs/design.md §3).
 
     Observation `[cue, junction, noise]`: the cue (-1 left, +1 right) shows at t = 0 only, the
     junction flag at t = T-1 only, noise is ±1 at every step. Actions before the junction change

@@ -1,4 +1,4 @@
-"""The run directory layout of DESIGN.md §8: the only place a run-dir path is spelled.
+"""The run directory layout of docs/design.md §8: the only place a run-dir path is spelled.
 
     run = RunDir.create("runs/demo")
     run.memory          # runs/demo/memup/memory.pt: all phase I hands phase II

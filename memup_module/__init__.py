@@ -1,4 +1,4 @@
-"""MemUP's networks and their math, with no training loop (DESIGN.md §6).
+"""MemUP's networks and their math, with no training loop (docs/design.md §6).
 
 What one phase-I update computes (the loop itself is `learner.memup`), for B slots, rollout r:
 

@@ -1,4 +1,4 @@
-"""Validated settings of the MemUP networks and their math (DESIGN.md §6).
+"""Validated settings of the MemUP networks and their math (docs/design.md §6).
 
 `MemoryConfig` is the memory's architecture (saved in `memory.pt`); `MemUPModelConfig` adds
 what the objective predicts, how uncertainty is scored and the other networks' sizes. The

@@ -12,7 +12,7 @@ State = tuple[torch.Tensor, ...]
 
 
 class Memory(nn.Module):
-    """m_t = g_θ(m_{t-1}, x_t) with x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] (DESIGN.md §3, §6).
+    """m_t = g_θ(m_{t-1}, x_t) with x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] (docs/design.md §3, §6).
 
     A plain module over batch-first tensors with an explicit state tuple, so the same class runs
     in the MemUP learner and inside an RLModule:

@@ -1,4 +1,4 @@
-"""The phase-II policy: the MemUP memory inside an RLlib `TorchRLModule` (DESIGN.md §7).
+"""The phase-II policy: the MemUP memory inside an RLlib `TorchRLModule` (docs/design.md §7).
 
     spec = RLModuleSpec(module_class=MemUPPolicyModule,
                         model_config=policy_model_config(memory_path="run/memup/memory.pt"))

@@ -1,8 +1,8 @@
-"""U_t: the K highest-score steps k >= t of an episode, plus t itself (DESIGN.md §6).
+"""U_t: the K highest-score steps k >= t of an episode, plus t itself (docs/design.md §6).
 
 Both methods are linear in T and batched over episodes; neither ever forms a [T, T] array.
 `stream_targets` runs the same sweeps over one episode part by part, so that its temporaries
-stay bounded at any T (the learner's slots, DESIGN.md §13).
+stay bounded at any T (the learner's slots, docs/design.md §13).
 K = 1 is one suffix-max sweep; K > 1 sweeps blocks of steps from the end, carrying the top K of
 everything after the block, so each step looks at one block and K carried candidates.
 """

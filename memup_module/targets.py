@@ -1,4 +1,4 @@
-"""Prediction targets f_t and the codec that maps them to K classes (DESIGN.md §6)."""
+"""Prediction targets f_t and the codec that maps them to K classes (docs/design.md §6)."""
 
 from __future__ import annotations
 

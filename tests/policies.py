@@ -7,7 +7,7 @@ import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import EnvConfig, TMazeConfig, describe_env
-from learner.impala.env import make_agent_env, rllib_env_config
+from learner.impala.inputs.env import make_agent_env, rllib_env_config
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 

@@ -2,7 +2,7 @@
 
 An episode of at most `CHUNK_ROWS` steps is one record batch. A longer one is one batch per
 `CHUNK_ROWS` steps, and its schema metadata carries the layout (`chunks.py`): the byte end of
-each batch message, so that a reader can fetch and decode one chunk at a time (DESIGN.md §13).
+each batch message, so that a reader can fetch and decode one chunk at a time (docs/design.md §13).
 Either way the blob is one stream, decodable whole.
 
 `decode_episode` treats its input as hostile: whatever the bytes, it returns a valid `Episode`

@@ -214,7 +214,7 @@ class TrajectoryStore:
                         inline_bytes: int = 1 << 16) -> list[Episode | StreamedEpisode]:
         """As `sample`, but a blob larger than `inline_bytes` is not transferred: it comes back
         as a `StreamedEpisode`, read a chunk (record batch) at a time when asked, so a reader
-        holds O(chunk) bytes of it, not O(episode) (DESIGN.md §13)."""
+        holds O(chunk) bytes of it, not O(episode) (docs/design.md §13)."""
         return self._sample(n, timeout_s, inline_bytes, self._open_streamed)
 
     def _open_streamed(self, triples: list[tuple[bytes, bytes | None, bytes | None]]

@@ -17,10 +17,10 @@ mazes; `CueProbe` reads the cue from its junction memory states.
 """
 
 from learner.impala.config import ImpalaConfig
-from learner.impala.cue_probe import CueProbe
-from learner.impala.policy_eval import GreedyResult, greedy_evaluate, sampled_evaluate
-from learner.impala.runner import MissingMemoryError, module_settings, train_policy
-from learner.impala.streaming_eval import StreamResult, stream_evaluate
+from learner.impala.evaluation.cue_probe import CueProbe
+from learner.impala.evaluation.held_out import GreedyResult, greedy_evaluate, sampled_evaluate
+from learner.impala.training import MissingMemoryError, module_settings, train_policy
+from learner.impala.evaluation.streaming import StreamResult, stream_evaluate
 
 __all__ = [
     "CueProbe",

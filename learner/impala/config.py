@@ -1,4 +1,4 @@
-"""Validated settings of phase II: RLlib IMPALA on the MemUP policy module (DESIGN.md §7).
+"""Validated settings of phase II: RLlib IMPALA on the MemUP policy module (docs/design.md §7).
 
 Only plain field types (int, float, bool, str, tuple, a mapping of plain values), so a
 preset's `impala:` section builds it.

@@ -12,15 +12,15 @@ each episode's arrays on a thread, `loader` scores them with the detector and se
 `checkpoint` saves everything the next update depends on.
 """
 
-from learner.memup.actor import MemUPLearner, start_memup_learner
+from learner.memup.learner import MemUPLearner, start_memup_learner
 from learner.memup.config import MemUPConfig, with_env_sizes
-from learner.memup.episodes import (
+from learner.memup.inputs.episodes import (
     EpisodeSource,
     InMemorySource,
     generate_episodes,
     generated_source,
 )
-from learner.memup.trainer import MemUPTrainer, pretrain_memory
+from learner.memup.training import MemUPTrainer, pretrain_memory
 
 __all__ = [
     "EpisodeSource",

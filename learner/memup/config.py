@@ -1,4 +1,4 @@
-"""Validated settings of phase I: the MemUP networks plus their training loop (DESIGN.md §6).
+"""Validated settings of phase I: the MemUP networks plus their training loop (docs/design.md §6).
 
 `MemUPConfig` extends `memup_module.MemUPModelConfig` (what the networks predict and their
 sizes) with how they are trained: slots, rollout, optimiser, budget, evaluation, checkpoints,
@@ -84,7 +84,7 @@ class MemUPConfig(MemUPModelConfig):
     """Steps per chunk of a slot's episode: a slot keeps on the device only the chunk its
     cursor is in and the next one, and U_t as 2-byte codes per step plus the top K carried
     past each chunk, so the learner's memory depends on B, r and this, never on the episode
-    length (DESIGN.md §13). A multiple of 64 (the selector's sweep block), >= rollout, at
+    length (docs/design.md §13). A multiple of 64 (the selector's sweep block), >= rollout, at
     most 32768. Training is the same for every value (tested). 2048 by measurement: at
     T-Maze L = 100 000 the B = 64 windows take ~18 MB (4096: ~37 MB) and the learner's peak RSS
     stays within 1.2x of L = 100 (bench/memup_learner.py --memory)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from learner.memup.columns import EpisodeColumns
+from learner.memup.inputs.columns import EpisodeColumns
 from memup_module import Detector, nll_per_entry
 
 

@@ -1,10 +1,10 @@
-"""The losses of one MemUP update on a rollout of B slots (DESIGN.md §6)."""
+"""The losses of one MemUP update on a rollout of B slots (docs/design.md §6)."""
 
 from __future__ import annotations
 
 import torch
 
-from learner.memup.slots import Rollout
+from learner.memup.inputs.slots import Rollout
 from memup_module import Detector, Memory, Predictor, State, masked_nll
 
 

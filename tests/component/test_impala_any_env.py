@@ -11,8 +11,8 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 
 from envs import EnvConfig
 from learner.impala.config import ImpalaConfig
-from learner.impala.policy_eval import greedy_evaluate, sampled_evaluate
-from learner.impala.runner import train_policy
+from learner.impala.evaluation.held_out import greedy_evaluate, sampled_evaluate
+from learner.impala.training import train_policy
 from memup_module import Memory, MemoryConfig, save_memory
 
 pytest.importorskip("popgym")

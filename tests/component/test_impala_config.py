@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from envs import TMazeConfig
-from learner.config_io import ConfigError, build
+from app.config_io import ConfigError, build
 from learner.impala.config import ImpalaConfig
-from learner.impala.runner import build_impala_config, module_settings
+from learner.impala.training import build_impala_config, module_settings
 
 
 def test_defaults_are_valid_and_round_trip_through_a_mapping() -> None:

@@ -1,4 +1,4 @@
-"""The lean EnvRunner connectors (learner.impala.connectors) against RLlib's default pipelines
+"""The lean EnvRunner connectors (learner.impala.inputs.connectors) against RLlib's default pipelines
 and against the module's own forward pass, on a short T-Maze whose episodes end and get cut."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
 from envs import TMazeConfig
 from learner.impala.config import ImpalaConfig
-from learner.impala.connectors import BatchAgentInputs, SampleActions
-from learner.impala.runner import build_impala_config, module_settings
+from learner.impala.inputs.connectors import BatchAgentInputs, SampleActions
+from learner.impala.training import build_impala_config, module_settings
 from memup_module import Memory, MemoryConfig, save_memory
 
 TMAZE = TMazeConfig(corridor_length=6, length_jitter=2)

@@ -13,8 +13,8 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 
 from envs import TMazeConfig
 from learner.impala.config import ImpalaConfig
-from learner.impala.policy_eval import greedy_evaluate
-from learner.impala.runner import build_impala_config, module_settings, train_policy
+from learner.impala.evaluation.held_out import greedy_evaluate
+from learner.impala.training import build_impala_config, module_settings, train_policy
 from memup_module import Memory, MemoryConfig, save_memory
 from memup_module.rl_module import MemUPPolicyModule
 

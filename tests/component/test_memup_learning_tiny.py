@@ -9,8 +9,8 @@ import pytest
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.episodes import generated_source
-from learner.memup.trainer import MemUPTrainer
+from learner.memup.inputs.episodes import generated_source
+from learner.memup.training import MemUPTrainer
 
 
 def test_detector_puts_its_top_score_on_the_junction():

@@ -8,8 +8,8 @@ import torch
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.actor import learner_actor_options, start_memup_learner
-from learner.memup.episodes import generated_source
+from learner.memup.learner import learner_actor_options, start_memup_learner
+from learner.memup.inputs.episodes import generated_source
 from learner.metrics import read_metrics
 from memup_module import MemoryConfig, load_memory
 

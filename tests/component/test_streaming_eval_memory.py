@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from envs import TMazeConfig
-from learner.impala.policy_eval import held_out_seeds
-from learner.impala.streaming_eval import stream_evaluate
+from learner.impala.evaluation.held_out import held_out_seeds
+from learner.impala.evaluation.streaming import stream_evaluate
 from policies import small_policy
 
 EPISODES, HIDDEN, LONG = 64, 128, 5_000

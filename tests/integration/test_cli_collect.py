@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def memup(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "learner.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

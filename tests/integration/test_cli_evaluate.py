@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from learner import cli
-from learner.config import load_config, save_config
+from app import cli
+from app.config import load_config, save_config
 from learner.run_dir import RunDir
 from policies import remembering, small_policy
 
@@ -35,7 +35,7 @@ def test_evaluate_at_two_lengths_writes_figures_report_and_plot(tmp_path):
     run = run_dir_with_policy(tmp_path / "run")
     run.figures.write_text(json.dumps({"impala/success_rate": 1.0}))
     process = subprocess.run(
-        [sys.executable, "-m", "learner.cli", "evaluate", "--run-dir", str(run.root),
+        [sys.executable, "-m", "app.cli", "evaluate", "--run-dir", str(run.root),
          "--corridor-length", "10", "1e3", "--episodes", "16", "--probe-episodes", "32",
          "--threads", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)

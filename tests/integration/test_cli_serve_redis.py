@@ -43,7 +43,7 @@ def test_a_signal_stops_redis_and_the_command_exits_zero(tmp_path, stop_signal):
     data_dir = tmp_path / "redis"
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "learner.cli", "serve-redis", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "app.cli", "serve-redis", "--data-dir", str(data_dir),
          "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     redis_pid = None

@@ -57,7 +57,7 @@ def test_make_train_distributed_runs_the_smoke_preset_as_a_ray_job(tmp_path):
                    check=True, capture_output=True)
     # The store's Redis as `memup node start --head` runs it: URL in ~/memup-redis/url.
     store = subprocess.Popen(
-        [str(VENV_BIN / "python"), "-m", "learner.cli", "serve-redis", "--data-dir",
+        [str(VENV_BIN / "python"), "-m", "app.cli", "serve-redis", "--data-dir",
          str(tmp_path / "memup-redis")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT)
     head_log = tmp_path / "head.log"

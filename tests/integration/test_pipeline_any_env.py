@@ -17,7 +17,7 @@ SMOKE = ROOT / "configs" / "smoke-popgym.yaml"
 
 
 def memup(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "learner.cli", *args, "--no-dashboard"],
+    return subprocess.run([sys.executable, "-m", "app.cli", *args, "--no-dashboard"],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 

@@ -24,7 +24,7 @@ RUN_FILES = ["config.yaml", "redis/password", "memup/checkpoints", "memup/memory
 
 
 def memup(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "learner.cli", *args, "--no-dashboard"],
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *args, "--no-dashboard"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -29,7 +29,7 @@ def descendants(pid: int) -> list[tuple[int, str]]:
 
 
 def memup_train(run_dir: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "learner.cli", "train", "--config", str(SMOKE),
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "train", "--config", str(SMOKE),
                              "--run-dir", str(run_dir), "--no-dashboard", *extra], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

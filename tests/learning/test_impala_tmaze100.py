@@ -11,10 +11,10 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 from envs import TMazeConfig
 
 from learner.impala.config import ImpalaConfig
-from learner.impala.policy_eval import greedy_evaluate
-from learner.impala.runner import train_policy
+from learner.impala.evaluation.held_out import greedy_evaluate
+from learner.impala.training import train_policy
 from learner.memup import MemUPConfig
-from learner.memup.trainer import pretrain_memory
+from learner.memup.training import pretrain_memory
 
 TMAZE = TMazeConfig(corridor_length=100)
 

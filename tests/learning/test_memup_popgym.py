@@ -5,8 +5,8 @@ import pytest
 
 from envs import EnvConfig
 from learner.memup import MemUPConfig
-from learner.memup.episodes import generated_source
-from learner.memup.trainer import MemUPTrainer
+from learner.memup.inputs.episodes import generated_source
+from learner.memup.training import MemUPTrainer
 
 pytest.importorskip("popgym")
 

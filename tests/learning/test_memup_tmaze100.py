@@ -2,8 +2,8 @@
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.episodes import generated_source
-from learner.memup.trainer import MemUPTrainer
+from learner.memup.inputs.episodes import generated_source
+from learner.memup.training import MemUPTrainer
 
 
 def test_memup_learns_tmaze_100():

@@ -4,9 +4,9 @@ sized from it), not the run's own memory file."""
 import contextlib
 from pathlib import Path
 
-import learner.pipeline
-import learner.services
-from learner import cli, supervisor
+import app.pipeline
+import app.services
+from app import cli, supervisor
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml"
 
@@ -19,8 +19,8 @@ def test_policy_and_baseline_both_use_the_memory_passed_on_the_command_line(tmp_
         calls.append((baseline, memory_path, run.root))
         return {}
 
-    monkeypatch.setattr(learner.pipeline, "train_policy_phase", phase)
-    monkeypatch.setattr(learner.services, "ray_for_run", lambda **_: contextlib.nullcontext({}))
+    monkeypatch.setattr(app.pipeline, "train_policy_phase", phase)
+    monkeypatch.setattr(app.services, "ray_for_run", lambda **_: contextlib.nullcontext({}))
     memory = tmp_path / "elsewhere" / "memory.pt"
     run_dir = tmp_path / "run"
     code = cli.main(["policy", "--config", str(SMOKE), "--run-dir", str(run_dir),

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from learner import cluster_node
-from learner.cluster_node import NodeError, NodeProcess
+from app import cluster_node
+from app.cluster_node import NodeError, NodeProcess
 
 
 @pytest.fixture(autouse=True)

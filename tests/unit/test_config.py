@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from learner.config import ConfigError, RunConfig, load_config, save_config
+from app.config import ConfigError, RunConfig, load_config, save_config
 
 PRESETS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from learner.impala.cue_probe import CueProbe, ProbeError
+from learner.impala.evaluation.cue_probe import CueProbe, ProbeError
 
 
 def features(rng: np.random.Generator, sides: np.ndarray, signal: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Any gymnasium env (DESIGN.md §11): flattening, checks before any work, replayable episodes."""
+"""Any gymnasium env (docs/design.md §11): flattening, checks before any work, replayable episodes."""
 
 import gymnasium as gym
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from envs import (EnvConfig, EnvSetupError, UnflattenableSpaceError, as_env_config,
                   describe_env, make_env, make_vector_env, memory_inputs)
 from envs.flat_observation import flat_space, flatten_observation
-from learner.config import ConfigError, load_config
+from app.config import ConfigError, load_config
 
 popgym = pytest.importorskip("popgym")
 REPEAT_FIRST = EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",))

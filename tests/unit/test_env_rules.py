@@ -1,4 +1,4 @@
-"""The Noisy T-Maze obeys DESIGN.md §3 step by step."""
+"""The Noisy T-Maze obeys docs/design.md §3 step by step."""
 
 import gymnasium as gym
 import numpy as np

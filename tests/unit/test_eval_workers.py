@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from envs import TMazeConfig
-from learner.impala import eval_workers
-from learner.impala.eval_workers import evaluate_streamed
-from learner.impala.policy_eval import held_out_seeds
-from learner.impala.streaming_eval import stream_evaluate
+from learner.impala.evaluation import workers as eval_workers
+from learner.impala.evaluation.workers import evaluate_streamed
+from learner.impala.evaluation.held_out import held_out_seeds
+from learner.impala.evaluation.streaming import stream_evaluate
 from policies import small_policy
 
 TMAZE = TMazeConfig(corridor_length=40, length_jitter=5)

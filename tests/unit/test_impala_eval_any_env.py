@@ -12,14 +12,14 @@ from ray.rllib.core.columns import Columns
 
 from envs import EnvConfig, NoisyTMazeVectorEnv, TMazeConfig, make_env
 from envs.agent_inputs import PrevActionReward
-from learner.impala.env import make_agent_env, rllib_env_config
-from learner.impala.policy_eval import (
+from learner.impala.inputs.env import make_agent_env, rllib_env_config
+from learner.impala.evaluation.held_out import (
     greedy_evaluate,
     held_out_seeds,
     sampled_evaluate,
     sampled_metrics,
 )
-from learner.impala.runner import counts_for_mmer
+from learner.impala.training import counts_for_mmer
 from policies import remembering, small_policy
 
 pytest.importorskip("popgym")
@@ -55,7 +55,7 @@ def test_factory_keeps_the_numpy_tmaze() -> None:
 
 def test_factory_imports_the_env_modules_in_a_fresh_process() -> None:
     # What an EnvRunner process does: only `env_config`'s plain values, nothing imported yet.
-    code = ("import sys; from learner.impala.env import make_agent_env; "
+    code = ("import sys; from learner.impala.inputs.env import make_agent_env; "
             "assert 'popgym' not in sys.modules; "
             f"env = make_agent_env({rllib_env_config(REPEAT_FIRST)!r} | {{'num_envs': 2}}); "
             "print(env.reset(seed=0)[0].shape)")

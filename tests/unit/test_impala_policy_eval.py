@@ -8,7 +8,7 @@ import torch
 
 from envs import TMazeConfig
 from envs.episode_rng import cue_sides, extra_lengths
-from learner.impala.policy_eval import greedy_evaluate, held_out_seeds
+from learner.impala.evaluation.held_out import greedy_evaluate, held_out_seeds
 from policies import remembering, small_policy
 
 TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)

@@ -1,6 +1,6 @@
 """The length table: one row per L, sorted, the baseline's columns only when it was tested."""
 
-from learner.length_report import length_rows, length_section, length_table
+from app.length_report import length_rows, length_section, length_table
 
 FIGURES = {
     "eval/trained_length": 10.0,

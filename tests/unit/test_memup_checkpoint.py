@@ -8,8 +8,8 @@ import torch
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
 from learner.memup.checkpoint import CheckpointDir, load_checkpoint, save_checkpoint
-from learner.memup.episodes import InMemorySource, generate_episodes
-from learner.memup.trainer import MemUPTrainer
+from learner.memup.inputs.episodes import InMemorySource, generate_episodes
+from learner.memup.training import MemUPTrainer
 from memup_module import MemoryConfig
 
 TMAZE = TMazeConfig(corridor_length=6, length_jitter=4)

@@ -8,13 +8,13 @@ import torch
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.chunk_targets import encode_targets
-from learner.memup.columns import episode_columns
-from learner.memup.episodes import InMemorySource, generate_episodes
-from learner.memup.slots import Rollout
-from learner.memup.store_source import StreamedStoreSource
-from learner.memup.streamed_columns import ChunkedColumns
-from learner.memup.trainer import MemUPTrainer
+from learner.memup.inputs.chunk_targets import encode_targets
+from learner.memup.inputs.columns import episode_columns
+from learner.memup.inputs.episodes import InMemorySource, generate_episodes
+from learner.memup.inputs.slots import Rollout
+from learner.memup.inputs.store_source import StreamedStoreSource
+from learner.memup.inputs.streamed_columns import ChunkedColumns
+from learner.memup.training import MemUPTrainer
 from memup_module import MemoryConfig, make_codec, stream_targets
 from trajectory_store import EncodedEpisode, Episode, encode_episode
 

@@ -6,10 +6,10 @@ import torch
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.columns import episode_columns
+from learner.memup.inputs.columns import episode_columns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
-from learner.memup.episodes import generate_episodes
-from learner.memup.prepared import pad_episodes, prepare_episode
+from learner.memup.inputs.episodes import generate_episodes
+from learner.memup.inputs.prepared import pad_episodes, prepare_episode
 from memup_module import Detector, MemoryConfig, make_codec, masked_nll, nll_per_entry
 
 CONFIG = MemUPConfig()

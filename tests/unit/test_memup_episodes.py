@@ -7,9 +7,9 @@ import pytest
 
 from envs import NoisyTMaze, TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.episodes import GeneratedEpisode, InMemorySource, generate_episodes
-from learner.memup.prefetch import Prefetcher
-from learner.memup.prepared import pad_episodes, prepare_episode
+from learner.memup.inputs.episodes import GeneratedEpisode, InMemorySource, generate_episodes
+from learner.memup.inputs.prefetch import Prefetcher
+from learner.memup.inputs.prepared import pad_episodes, prepare_episode
 from memup_module import make_codec
 
 TMAZE = TMazeConfig(corridor_length=7, length_jitter=5)

@@ -4,11 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-import learner.memup.memory_eval as evaluation
+import learner.memup.evaluation as evaluation
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.episodes import generate_episodes
-from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
+from learner.memup.inputs.episodes import generate_episodes
+from learner.memup.evaluation import HeldOutSet, detector_trace, evaluate
 from memup_module import Detector, Memory, MemoryConfig, Predictor, make_codec
 
 CONFIG = MemUPConfig(memory=MemoryConfig(hidden_size=16))

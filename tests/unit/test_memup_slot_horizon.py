@@ -7,9 +7,9 @@ import torch
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.episodes import InMemorySource, generate_episodes
-from learner.memup.slots import log_uniform_horizons
-from learner.memup.trainer import MemUPTrainer
+from learner.memup.inputs.episodes import InMemorySource, generate_episodes
+from learner.memup.inputs.slots import log_uniform_horizons
+from learner.memup.training import MemUPTrainer
 from memup_module import MemoryConfig
 
 TMAZE = TMazeConfig(corridor_length=300, length_jitter=20)

@@ -9,9 +9,9 @@ from torch import nn
 
 from envs import TMazeConfig
 from learner.memup import MemUPConfig
-from learner.memup.episodes import InMemorySource, generate_episodes
-from learner.memup.slots import Rollout
-from learner.memup.trainer import MemUPTrainer, rollout_losses
+from learner.memup.inputs.episodes import InMemorySource, generate_episodes
+from learner.memup.inputs.slots import Rollout
+from learner.memup.training import MemUPTrainer, rollout_losses
 from memup_module import MemoryConfig
 
 TMAZE = TMazeConfig(corridor_length=5, length_jitter=3)

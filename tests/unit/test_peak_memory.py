@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from learner.peak_memory import PREFIX, PeakMemory, merge_peaks, role_of
+from app.peak_memory import PREFIX, PeakMemory, merge_peaks, role_of
 
 
 @pytest.mark.parametrize("cmdline, role", [

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import ray.exceptions as ray_errors
 
-from learner import cli, supervisor
-from learner.ray_failures import ray_loss, resume_hint
+from app import cli, supervisor
+from app.ray_failures import ray_loss, resume_hint
 
 
 def test_ray_losses_are_named_and_the_runs_own_errors_are_not():

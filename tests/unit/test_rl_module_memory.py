@@ -11,7 +11,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
 
-from learner.impala.env import make_agent_env
+from learner.impala.inputs.env import make_agent_env
 from memup_module import Memory, MemoryConfig, load_memory, save_memory
 from memup_module.rl_module import MemUPPolicyModule, load_policy, policy_model_config
 
@@ -55,7 +55,7 @@ def test_weights_carried_in_the_config_build_the_same_memory_as_the_file(memory_
                                                                          tmp_path: Path) -> None:
     # What IMPALA's runner sends to EnvRunners on other nodes: no path, the weights themselves.
     from learner.impala.config import ImpalaConfig
-    from learner.impala.runner import module_settings
+    from learner.impala.training import module_settings
 
     settings = module_settings(ImpalaConfig(), memory_path=memory_file, baseline=False)
     assert settings["memory_path"] is None and settings["memory_state"] is not None

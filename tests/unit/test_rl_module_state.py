@@ -8,7 +8,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from learner.impala.env import make_agent_env
+from learner.impala.inputs.env import make_agent_env
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 B, T, H = 5, 23, 16

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from learner.services import (
+from app.services import (
     DASHBOARD_HOST,
     StoreUnreachableError,
     dashboard_port,

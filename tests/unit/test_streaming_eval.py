@@ -8,9 +8,9 @@ import torch
 
 from envs import NoisyTMazeVectorEnv, TMazeConfig
 from envs.episode_rng import cue_sides, extra_lengths
-from learner.impala.cue_probe import CueProbe
-from learner.impala.policy_eval import greedy_evaluate, held_out_seeds
-from learner.impala.streaming_eval import stream_evaluate
+from learner.impala.evaluation.cue_probe import CueProbe
+from learner.impala.evaluation.held_out import greedy_evaluate, held_out_seeds
+from learner.impala.evaluation.streaming import stream_evaluate
 from policies import remembering, small_policy
 
 TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from learner import submit
+from app import submit
 
 
 def test_the_job_runs_the_named_interpreter_with_the_heads_store() -> None:
@@ -10,7 +10,7 @@ def test_the_job_runs_the_named_interpreter_with_the_heads_store() -> None:
                                 ["--baseline"])
     assert 'test -s "$HOME/memup-redis/url"' in command
     assert 'MEMUP_REDIS_URL="$(cat "$HOME/memup-redis/url")"' in command
-    assert "exec $HOME/memup-rl/.venv/bin/python -m learner.cli train" in command
+    assert "exec $HOME/memup-rl/.venv/bin/python -m app.cli train" in command
     assert command.endswith("--run-dir $HOME/memup-runs/r1 --baseline")
 
 

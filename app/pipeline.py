@@ -19,15 +19,15 @@ from typing import Any
 
 import ray
 
-from learner.collect import ensure_episodes
-from learner.config import RunConfig
+from app.collect import ensure_episodes
+from app.config import RunConfig
 from learner.impala import train_policy
 from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
-from learner.peak_memory import PeakMemory, merge_peaks
-from learner.report import run_title, write_report
+from app.peak_memory import PeakMemory, merge_peaks
+from app.report import run_title, write_report
 from learner.run_dir import RunDir
-from learner.services import dashboard_help, ray_for_run, redis_for_run
+from app.services import dashboard_help, ray_for_run, redis_for_run
 from trajectory_store import TrajectoryStore
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from learner.memup.episodes import EpisodeLike, EpisodeSource
+from learner.memup.inputs.episodes import EpisodeLike, EpisodeSource
 
 T = TypeVar("T")
 _POLL_S = 0.1

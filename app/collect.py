@@ -11,7 +11,7 @@ import logging
 from tqdm import tqdm
 
 from actors import collect_episodes
-from learner.config import RunConfig
+from app.config import RunConfig
 from learner.metrics import MetricsWriter
 from learner.run_dir import RunDir
 from trajectory_store import StoreStats, TrajectoryStore

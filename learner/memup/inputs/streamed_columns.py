@@ -1,7 +1,7 @@
 """An episode streamed from the store: `EpisodeColumns`' interface, its columns read by chunk.
 
 `TrajectoryStore.sample_streamed` hands long episodes out as `StreamedEpisode`s (one ranged
-read per record batch, DESIGN.md §13). `streamed_columns` validates one in a single pass over
+read per record batch, docs/design.md §13). `streamed_columns` validates one in a single pass over
 its chunks and keeps only f_t's class per step (1 byte on the T-Maze); `ChunkedColumns` then
 reads the steps a slot window or a scoring block asks for, caching the last few chunks.
 
@@ -17,9 +17,9 @@ from typing import Protocol
 import numpy as np
 
 from envs import memory_inputs
-from learner.memup.columns import EpisodeColumns, episode_columns
+from learner.memup.inputs.columns import EpisodeColumns, episode_columns
 from learner.memup.config import MemUPConfig
-from learner.memup.episodes import EpisodeLike
+from learner.memup.inputs.episodes import EpisodeLike
 from memup_module import TargetCodec, episode_targets
 from trajectory_store import EpisodeNotFoundError, InvalidEpisodeError
 

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from learner.length_report import is_length_figure, length_section  # noqa: E402
+from app.length_report import is_length_figure, length_section  # noqa: E402
 from learner.metrics import read_metrics  # noqa: E402
 from learner.run_dir import RunDir  # noqa: E402
 

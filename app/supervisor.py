@@ -28,10 +28,10 @@ def is_child() -> bool:
 
 
 def run_supervised(argv: list[str], config: Path | None, run_dir: Path | None) -> int:
-    """Runs `python -m learner.cli ARGV` as a child and returns its exit code; after an abrupt
+    """Runs `python -m app.cli ARGV` as a child and returns its exit code; after an abrupt
     end prints what was lost and the `--resume` command."""
     env = {**os.environ, CHILD_ENV: "1"}
-    child = subprocess.Popen([sys.executable, "-m", "learner.cli", *argv], env=env,
+    child = subprocess.Popen([sys.executable, "-m", "app.cli", *argv], env=env,
                              preexec_fn=_die_with_parent)
     previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
     try:

@@ -4,7 +4,7 @@ Scoring is one batched pass over at least `batch` episodes (the detector and the
 once per batch, not once per finished slot); the scored episodes wait in a small ready queue.
 An episode's scores are therefore those of the detector at most one batch of refills old.
 
-The pass streams (DESIGN.md §13): the detector sees the batch `TIME_CHUNK` steps at a time,
+The pass streams (docs/design.md §13): the detector sees the batch `TIME_CHUNK` steps at a time,
 built from the raw columns, and the suffix top-K sweep runs over each episode part by part
 from the end. What stays is compact: per step the top-K part of U_t as 16-bit codes relative
 to the step's chunk (`chunk_targets.py`), per chunk the K steps after it that its steps may
@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
-from learner.memup.chunk_targets import ChunkTargets, encode_targets
-from learner.memup.columns import EpisodeColumns
-from learner.memup.prefetch import Prefetcher
-from learner.memup.streamed_columns import GONE
+from learner.memup.inputs.chunk_targets import ChunkTargets, encode_targets
+from learner.memup.inputs.columns import EpisodeColumns
+from learner.memup.inputs.prefetch import Prefetcher
+from learner.memup.inputs.streamed_columns import GONE
 from memup_module import TIME_CHUNK, stream_targets
 
 BLOCK_ROWS = 8192

@@ -1,4 +1,4 @@
-"""This project's processes on one cluster node, started and stopped by pid (DESIGN.md §12).
+"""This project's processes on one cluster node, started and stopped by pid (docs/design.md §12).
 
     memup node start --head -- ray start ARGS         # the store's Redis + `ray start --head`
     memup node start --address HEAD:6379 -- ray start  # a worker joins the head
@@ -171,7 +171,7 @@ def start(*, head: bool, address: str | None, ray_args: list[str],
 def _start_redis(ip: str, port: int, env: dict[str, str]) -> None:
     url = REDIS_DIR.expanduser() / URL_FILE
     url.unlink(missing_ok=True)
-    REDIS.start([sys.executable, "-m", "learner.cli", "serve-redis", "--data-dir",
+    REDIS.start([sys.executable, "-m", "app.cli", "serve-redis", "--data-dir",
                  str(url.parent), "--bind", "0.0.0.0", "--port", str(port), "--advertise-host",
                  ip], env, ready=url.exists)
 

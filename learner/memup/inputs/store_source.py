@@ -3,7 +3,7 @@
 `TrajectoryStore.sample` decodes each sampled episode whole; `sample_streamed` returns long ones
 as `StreamedEpisode`s that the learner reads a chunk at a time (`streamed_columns.py`), so the
 prefetch queue, the ready queue and the slots hold per step only f_t's class and U_t's codes,
-never the episode's columns (DESIGN.md §13). Any other source is used as it is.
+never the episode's columns (docs/design.md §13). Any other source is used as it is.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from learner.memup.episodes import EpisodeSource
+from learner.memup.inputs.episodes import EpisodeSource
 
 INLINE_BYTES = 1 << 16
 """Blobs up to this size (a T-Maze episode of ~3000 steps) are fetched and decoded whole."""

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from envs import EnvConfig, NoisyTMazeVectorEnv, TMazeConfig, as_env_config
-from learner.impala.greedy_stepper import GreedyStepper
-from learner.impala.policy_eval import GreedyResult
+from learner.impala.evaluation.greedy_stepper import GreedyStepper
+from learner.impala.evaluation.held_out import GreedyResult
 from memup_module.rl_module import MemUPPolicyModule
 
 CHUNK_STEPS = 64

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from envs import TMazeConfig
-from learner.impala.policy_eval import GreedyResult
-from learner.impala.streaming_eval import StreamResult, stream_evaluate
+from learner.impala.evaluation.held_out import GreedyResult
+from learner.impala.evaluation.streaming import StreamResult, stream_evaluate
 from memup_module.rl_module import MemUPPolicyModule, load_policy
 
 MIN_PARALLEL_ENV_STEPS = 2_000_000

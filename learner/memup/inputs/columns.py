@@ -17,7 +17,7 @@ import numpy as np
 
 from envs import memory_inputs
 from learner.memup.config import MemUPConfig
-from learner.memup.episodes import EpisodeLike
+from learner.memup.inputs.episodes import EpisodeLike
 from memup_module import TargetCodec, episode_targets
 
 # Validation and encoding walk the episode in parts this long, so their temporaries stay small.

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from learner.memup.columns import episode_columns
+from learner.memup.inputs.columns import episode_columns
 from learner.memup.config import MemUPConfig
-from learner.memup.episodes import EpisodeLike
+from learner.memup.inputs.episodes import EpisodeLike
 from memup_module import TargetCodec
 
 

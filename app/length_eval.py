@@ -26,12 +26,12 @@ import numpy as np
 from envs.config import TMazeConfig
 from envs.env_config import EnvConfig, as_env_config
 from envs.validation import require_int
-from learner.config import RunConfig, load_config
-from learner.impala.cue_probe import CueProbe
-from learner.impala.eval_workers import evaluate_streamed, usable_cores
-from learner.impala.policy_eval import held_out_seeds
-from learner.length_report import length_rows, length_table
-from learner.report import run_title, write_report
+from app.config import RunConfig, load_config
+from learner.impala.evaluation.cue_probe import CueProbe
+from learner.impala.evaluation.workers import evaluate_streamed, usable_cores
+from learner.impala.evaluation.held_out import held_out_seeds
+from app.length_report import length_rows, length_table
+from app.report import run_title, write_report
 from learner.run_dir import RunDir, RunDirError
 from memup_module.rl_module import load_policy
 

@@ -46,22 +46,22 @@ from tqdm import tqdm
 from actors.placement import head_resources, worker_cpus, worker_resources
 from envs import EnvConfig, EnvSpec, TMazeConfig, describe_env
 from learner.impala.config import ImpalaConfig
-from learner.impala.connectors import env_to_module, module_to_env
-from learner.impala.env import (
+from learner.impala.inputs.connectors import env_to_module, module_to_env
+from learner.impala.inputs.env import (
     describe_training_env,
     make_agent_env,
     register_rllib_env,
     rllib_env_config,
 )
 from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
-from learner.impala.policy_eval import (
+from learner.impala.evaluation.held_out import (
     GreedyResult,
     greedy_evaluate,
     held_out_seeds,
     sampled_evaluate,
     sampled_metrics,
 )
-from learner.impala.streaming_eval import stream_evaluate
+from learner.impala.evaluation.streaming import stream_evaluate
 from learner.metrics import RayGaugeExporter
 from memup_module.config import MemoryConfig
 from memup_module.memory_io import load_memory
@@ -114,7 +114,7 @@ def build_impala_config(env: EnvConfig | TMazeConfig, impala: ImpalaConfig, mode
     """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the run's vector env.
     `cluster` (`ray.cluster_resources()`) and `worker_cpus` place it: EnvRunners on the
     workers, a remote learner on the head, where the cluster marks them (actors.placement).
-    `lean_connectors`: the EnvRunners' batched connectors (learner.impala.connectors) instead
+    `lean_connectors`: the EnvRunners' batched connectors (learner.impala.inputs.connectors) instead
     of RLlib's default per-sub-env pipelines (kept for comparison in tests and the bench)."""
     cluster = cluster or {}
     gpus = impala.gpus_per_learner(cluster.get("GPU", 0.0))

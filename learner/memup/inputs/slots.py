@@ -18,10 +18,10 @@ import math
 import numpy as np
 import torch
 
-from learner.memup.chunk_targets import ChunkTargets, encode_targets
-from learner.memup.columns import EpisodeColumns
-from learner.memup.loader import ScoredEpisode
-from learner.memup.streamed_columns import GONE
+from learner.memup.inputs.chunk_targets import ChunkTargets, encode_targets
+from learner.memup.inputs.columns import EpisodeColumns
+from learner.memup.inputs.loader import ScoredEpisode
+from learner.memup.inputs.streamed_columns import GONE
 
 _CAPACITY_QUANTUM = 256
 

@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from learner.memup.columns import EpisodeColumns
+from learner.memup.inputs.columns import EpisodeColumns
 
 INVALID = np.iinfo(np.uint16).max
 MAX_CHUNK_STEPS = 32_768

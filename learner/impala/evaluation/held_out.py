@@ -1,4 +1,4 @@
-"""Evaluation of a phase-II policy on held-out episodes of any env (DESIGN.md §7, §11).
+"""Evaluation of a phase-II policy on held-out episodes of any env (docs/design.md §7, §11).
 
     greedy = greedy_evaluate(module, TMazeConfig(100), episodes=256, seed=2_000_003)
     sampled = sampled_evaluate(module, EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)),

@@ -22,8 +22,8 @@ from typing import Any
 from envs import EnvConfig, TMazeConfig
 from learner.memup.checkpoint import CheckpointDir
 from learner.memup.config import MemUPConfig
-from learner.memup.episodes import EpisodeSource
-from learner.memup.trainer import Metrics, MemUPTrainer
+from learner.memup.inputs.episodes import EpisodeSource
+from learner.memup.training import Metrics, MemUPTrainer
 from learner.metrics import MetricsWriter, RayGaugeExporter
 from learner.run_dir import RunDir
 

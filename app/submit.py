@@ -1,6 +1,6 @@
 """`make train-distributed`: `memup train` on the cluster, submitted as a Ray Job.
 
-    python -m learner.submit --cluster cluster.yaml --address http://127.0.0.1:8265 \\
+    python -m app.submit --cluster cluster.yaml --address http://127.0.0.1:8265 \\
         --config configs/smoke.yaml --run-name smoke-1 [-- --baseline]
 
 Before submitting it checks, over the cluster launcher's SSH, that the head's store is up
@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from learner.cluster_node import REDIS_DIR
+from app.cluster_node import REDIS_DIR
 from trajectory_store.serve import URL_FILE
 
 # Where `memup node start --head` leaves the store's URL, as the head's shell spells it.
@@ -65,7 +65,7 @@ def entrypoint(python: str, config: str, run_name: str, args: list[str]) -> str:
     """The job's shell command: read the store URL on the head, then run the cluster's
     interpreter by name."""
     python = python.replace("~/", "$HOME/", 1) if python.startswith("~/") else python
-    train = " ".join([python, "-m", "learner.cli", "train", "--config", shlex.quote(config),
+    train = " ".join([python, "-m", "app.cli", "train", "--config", shlex.quote(config),
                       "--run-dir", f"{RUNS_DIR}/{shlex.quote(run_name)}",
                       *map(shlex.quote, args)])
     missing = ("echo 'memup: no store URL at ~/memup-redis/url on the head: start the store "

@@ -16,9 +16,9 @@ from typing import Any
 from actors.config import CollectorConfig
 from envs import EnvConfig, describe_env
 from envs.validation import require_bool, require_int
-from learner.config_io import ConfigError, build, dump_yaml, load_yaml
+from app.config_io import ConfigError, build, dump_yaml, load_yaml
 from learner.impala.config import ImpalaConfig
-from learner.impala.env import describe_training_env
+from learner.impala.inputs.env import describe_training_env
 from learner.memup.config import MemUPConfig, with_env_sizes
 from trajectory_store.config import StoreConfig
 

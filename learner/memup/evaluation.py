@@ -1,4 +1,4 @@
-"""Held-out evaluation of phase I (DESIGN.md §6, §11): does the memory predict what the local
+"""Held-out evaluation of phase I (docs/design.md §6, §11): does the memory predict what the local
 context cannot?
 
 The held-out episodes come from `generate_episodes` with a fixed seed, never from the store.
@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 import torch
 
 from learner.memup.config import MemUPConfig
-from learner.memup.episodes import EpisodeLike, GeneratedEpisode, generate_episodes
-from learner.memup.prepared import EpisodeBatch, pad_episodes, prepare_episode
+from learner.memup.inputs.episodes import EpisodeLike, GeneratedEpisode, generate_episodes
+from learner.memup.inputs.prepared import EpisodeBatch, pad_episodes, prepare_episode
 from memup_module import (
     Detector,
     EmaModel,

@@ -10,15 +10,15 @@ import sys
 import traceback
 from pathlib import Path
 
-from learner import supervisor
-from learner.cluster_node import REDIS_PORT, NodeError
-from learner.config import ConfigError, load_config, save_config
-from learner.ray_failures import ray_loss, resume_hint
+from app import supervisor
+from app.cluster_node import REDIS_PORT, NodeError
+from app.config import ConfigError, load_config, save_config
+from app.ray_failures import ray_loss, resume_hint
 from learner.run_dir import RunDir, RunDirError
-from learner.services import StoreUnreachableError
+from app.services import StoreUnreachableError
 
 log = logging.getLogger("memup")
-# Commands that run Ray: they run in a child process that a parent watches (learner.supervisor).
+# Commands that run Ray: they run in a child process that a parent watches (app.supervisor).
 SUPERVISED = ("collect", "pretrain", "policy", "train")
 
 
@@ -30,8 +30,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from learner.collect import ensure_episodes
-    from learner.services import ray_for_run, redis_for_run
+    from app.collect import ensure_episodes
+    from app.services import ray_for_run, redis_for_run
 
     config, run, _ = _prepare_run(args, resumable=False)
     with redis_for_run(run.redis) as url, ray_for_run(dashboard=not args.no_dashboard):
@@ -55,9 +55,9 @@ def _prepare_run(args: argparse.Namespace, *, resumable: bool):
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from learner.collect import ensure_episodes
-    from learner.pipeline import pretrain
-    from learner.services import ray_for_run, redis_for_run
+    from app.collect import ensure_episodes
+    from app.pipeline import pretrain
+    from app.services import ray_for_run, redis_for_run
 
     config, run, _ = _prepare_run(args, resumable=True)
     with redis_for_run(run.redis) as url, ray_for_run(dashboard=not args.no_dashboard):
@@ -68,8 +68,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
-    from learner.pipeline import train_policy_phase
-    from learner.services import ray_for_run
+    from app.pipeline import train_policy_phase
+    from app.services import ray_for_run
 
     config, run, _ = _prepare_run(args, resumable=False)
     with ray_for_run(dashboard=not args.no_dashboard):
@@ -81,7 +81,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from learner.pipeline import run_pipeline
+    from app.pipeline import run_pipeline
 
     config, run, resume = _prepare_run(args, resumable=True)
     figures = run_pipeline(config, run, resume=resume, baseline=args.baseline or None,
@@ -95,7 +95,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Greedy success and the memory's cue accuracy of a trained run at other lengths."""
     import torch
 
-    from learner.length_eval import LengthEvalSettings, evaluate_run
+    from app.length_eval import LengthEvalSettings, evaluate_run
 
     torch.set_num_threads(args.threads)
     run = RunDir(args.run_dir.expanduser().resolve())
@@ -134,8 +134,8 @@ def cmd_serve_redis(args: argparse.Namespace) -> int:
 
 
 def cmd_node(args: argparse.Namespace) -> int:
-    """Starts or stops this project's processes on a cluster node (see learner.cluster_node)."""
-    from learner import cluster_node
+    """Starts or stops this project's processes on a cluster node (see app.cluster_node)."""
+    from app import cluster_node
 
     if args.action == "stop":
         stopped = cluster_node.stop()
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
-    """The command in a child process (`learner.supervisor`), its run dir fixed here so that
+    """The command in a child process (`app.supervisor`), its run dir fixed here so that
     the message after an abrupt end names it; the config is checked before any work."""
     config = load_config(args.config)
     run_dir = args.run_dir or RunDir.default_root(config.name)

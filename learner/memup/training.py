@@ -29,16 +29,16 @@ from envs import EnvConfig, TMazeConfig, as_env_config, describe_env
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
 from learner.memup.config import MemUPConfig, with_env_sizes
 from learner.memup.device import available_cores, resolve_device
-from learner.memup.columns import EpisodeColumns
+from learner.memup.inputs.columns import EpisodeColumns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
-from learner.memup.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
-from learner.memup.loader import EpisodeLoader, StreamedBatch
-from learner.memup.memory_eval import HeldOutSet, detector_trace, evaluate
-from learner.memup.prefetch import Prefetcher
+from learner.memup.inputs.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
+from learner.memup.inputs.loader import EpisodeLoader, StreamedBatch
+from learner.memup.evaluation import HeldOutSet, detector_trace, evaluate
+from learner.memup.inputs.prefetch import Prefetcher
 from learner.memup.rollout_losses import rollout_losses
-from learner.memup.slots import SlotBuffer, log_uniform_horizons
-from learner.memup.store_source import streaming
-from learner.memup.streamed_columns import ChunkedColumns, ChunkReader, any_columns
+from learner.memup.inputs.slots import SlotBuffer, log_uniform_horizons
+from learner.memup.inputs.store_source import streaming
+from learner.memup.inputs.streamed_columns import ChunkedColumns, ChunkReader, any_columns
 from learner.progress import progress_bar
 from memup_module import (
     Detector,

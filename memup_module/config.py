@@ -35,8 +35,7 @@ class MemoryConfig:
     """Number of discrete actions (one-hot encoded in the memory input)."""
     forget_bias: float = 5.0
     """Added at initialisation to the bias of the LSTM forget gate (GRU: update gate), so the
-    cell starts out keeping its state. T-Maze-1000 took a median 2000 updates with 5, 3750
-    with 3 and 5000 with PyTorch's default 0 (bench/memup_learner.py, ablations)."""
+    cell starts out keeping its state (measured: docs/results.md §2)."""
 
     def __post_init__(self) -> None:
         require_choice("memory.cell", self.cell, CELLS)
@@ -76,7 +75,7 @@ class MemUPModelConfig:
     """Hidden width of the predictor MLP over [m_t, context(k)]."""
     predictor_distance: bool = False
     """Whether the predictor also reads log(1 + k − t), the distance to its target (off: the
-    paper's q(f_k | m_t, c_k)). For tasks whose f_k depends on the steps between t and k."""
+    paper's q(f_k | m_t, c_k)); see docs/design.md §6."""
     detector_hidden: int = 64
     """Hidden width of the detector MLP over context(t)."""
     ema_decay: float = 0.995

@@ -1,8 +1,7 @@
 """Validated settings of phase II: RLlib IMPALA on the MemUP policy module (docs/design.md §7).
 
 Only plain field types (int, float, bool, str, tuple, a mapping of plain values), so a
-preset's `impala:` section builds it.
-Defaults were picked by measurement on a 2-core CPU (bench/impala.py); see the field notes.
+preset's `impala:` section builds it. How the defaults were measured: docs/results.md §3.
 """
 
 from __future__ import annotations
@@ -22,15 +21,10 @@ class ImpalaConfig:
 
     num_env_runners: int | str = "auto"
     """Remote EnvRunner actors (1 CPU each); 0 samples on the driver's local EnvRunner. "auto":
-    one per CPU of the cluster's workers (`memup node` marks them) and 0 on one machine. On a
-    2-core machine 2 runners sampled 6.6-16k env steps/s (9-10k locally), depending on what
-    else ran; they also double the envs (so the steps before the first junction at L = 1000)
-    and need 2 free CPUs in Ray. 0 is the robust choice there; runners pay off on a cluster."""
+    one per CPU of the cluster's workers (`memup node` marks them) and 0 on one machine."""
     num_envs_per_env_runner: int = 64
-    """Envs per EnvRunner, stepped as one vector env (numpy for the T-Maze). The first junction reward comes
-    after ~L x this many env steps, and with a pretrained memory the heads learn from the first
-    few dozen junctions; 64 keeps RLlib's per-step overhead amortised (64 x 64 sampled 10.9k
-    steps/s, 32 x 32 6.4k, 256 x 32 9.8k)."""
+    """Envs per EnvRunner, stepped as one vector env (numpy for the T-Maze). The first junction
+    reward comes after ~L x this many env steps."""
     rollout_fragment_length: int = 64
     """Env steps per sub-env per `sample()` call (one episode chunk)."""
     max_seq_len: int = MODULE_DEFAULTS["max_seq_len"]
@@ -42,27 +36,22 @@ class ImpalaConfig:
     rollout_fragment_length, because IMPALA trains on whole `sample()` results."""
     minibatch_size: int = 1024
     """Env steps per Adam step: each train batch gives train_batch_size_per_learner /
-    minibatch_size updates. Adam moves a parameter by about `lr` per step whatever the batch,
-    so several steps per batch learned T-Maze-100 in 4x fewer env steps than one."""
+    minibatch_size updates."""
     num_epochs: int = 1
     """Passes over each train batch (IMPALA's V-trace corrects the growing off-policyness)."""
     sampler_wait_s: float = 0.05
     """How long a training step waits for remote EnvRunner results (RLlib's
-    `timeout_s_sampler_manager`). IMPALA's 0 makes the driver spin on an empty queue, which on
-    2 cores starved 2 runners to 8k env steps/s; 0.05 s gave 14-16k. Unused with 0 runners."""
+    `timeout_s_sampler_manager`; IMPALA's 0 makes the driver spin). Unused with 0 runners."""
     lr: float = 1e-3
     """Adam learning rate of the heads."""
     memory_lr_multiplier: float = 1.0
     """With `freeze_memory: false`, the memory's learning rate is lr x this."""
     entropy_coeff: float = 0.003
-    """Entropy bonus (mean over steps). It trades against the advantages, so scale it with the
-    rewards: the soft-optimal policy's odds between two actions are exp(advantage gap / coeff).
-    POPGym RepeatFirst Medium pays +-1/415 a step, and 0.003 left its sampled policy right on
-    62 % of steps (greedy on all); its preset uses 0.0003."""
+    """Entropy bonus (mean over steps). Scale it with the rewards: the soft-optimal policy's
+    odds between two actions are exp(advantage gap / coeff)."""
     vf_loss_coeff: float = 0.25
-    """Value-loss weight. The heads share no weights, so it only matters where the value loss
-    reaches a trainable memory (the baseline); kept below IMPALA's 0.5 so it cannot swamp the
-    policy gradient there."""
+    """Value-loss weight; it matters only where the value loss reaches a trainable memory (the
+    baseline), so it is kept below IMPALA's 0.5."""
     gamma: float = 0.99
     """Discount."""
     grad_clip: float = 40.0
@@ -74,33 +63,26 @@ class ImpalaConfig:
     freeze_memory: bool = True
     """Keep the pretrained memory fixed (phase II default); the baseline always trains it."""
     train_env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    """Keyword arguments that replace the run env's own in the envs IMPALA trains on; every
-    evaluation stays on the run's env. The heads only map a memory state to an action, so they
-    can learn on shorter episodes, where rewards come more often: T-Maze-100 000's preset trains
-    them on 10 000-step corridors (at 100 000, 1 560 reward-free iterations between junction
-    rounds left them at chance). `{}`: train on the run's env."""
+    """Keyword arguments that replace the run env's own in the envs IMPALA trains on (e.g. a
+    shorter maze; docs/design.md §13); evaluation stays on the run's env. `{}`: the run's env."""
     max_env_steps: int = 5_000_000
     """Env-step budget; on the T-Maze training stops earlier once greedy success reaches
-    `target_success`. Any other env trains for the whole budget (POPGym compares at a fixed one)."""
+    `target_success`. Any other env trains for the whole budget."""
     target_success: float = 0.99
     """Greedy T-Maze success rate that ends training (unused for other envs, whose success
     rate is only the fraction of episodes with a return > 0)."""
     eval_every_iterations: int = 5
     """Training iterations (`algo.train()` calls) between greedy evaluations. A round is
-    skipped while no training episode has ended since the last one (no junction reward seen:
-    at L = 1000 the first ~30 iterations hold none, and one evaluation costs ~4 iterations)."""
+    skipped while no training episode has ended since the last one."""
     eval_episodes: int = 256
     """Held-out episodes per evaluation, generated from `eval_seed` (never training data); each
     round runs them greedy and with sampled actions."""
     eval_screen_episodes: int = 64
     """T-Maze: each round first runs this many of the held-out episodes and the whole set only
-    once they reach `target_success` (or when the budget is spent); a failing round costs a
-    quarter as much (at L = 10 000 a full round took 40 s of a 64 s junction round). 0: the
-    whole set every round."""
+    once they reach `target_success` (or when the budget is spent). 0: the whole set."""
     eval_sampled: bool = True
     """Also run the held-out episodes with actions sampled from the policy each round
-    (`impala/sampled_mean_return`, part of MMER). Doubles the evaluation time; off in
-    bench/impala.py so its wall-clock to the T-Maze's greedy target stays comparable."""
+    (`impala/sampled_mean_return`, part of MMER). Doubles the evaluation time."""
     eval_seed: int = 2_000_003
     """Seed of the held-out evaluation episodes."""
     min_time_s_per_iteration: float = 0.0
@@ -110,9 +92,8 @@ class ImpalaConfig:
     """"auto": one remote learner with a GPU when the Ray cluster has one, else the learner on
     the driver's CPU. Or a number: 0 forces CPU; > 0 asks for that many GPUs per learner."""
     num_threads: int = 1
-    """torch intra-op threads of the driver (local sampling, a CPU learner, evaluation). 1,
-    because with 2 threads any competing process (an EnvRunner, Ray, another job) made OpenMP
-    spin-wait: an LSTM step took 98 ms instead of 4 ms on a loaded 2-core machine."""
+    """torch intra-op threads of the driver (local sampling, a CPU learner, evaluation); 1 by
+    default (docs/results.md §3)."""
     seed: int = 0
     """Seed of RLlib (network initialisation, env runners' env seeds)."""
 

@@ -30,23 +30,15 @@ class MemUPConfig(MemUPModelConfig):
     batch_slots: int = 64
     """B: episodes trained side by side, one per slot."""
     rollout: int = 1
-    """r: steps per slot per update (truncated-BPTT length). Default 1, by measurement
-    (bench/memup_learner.py, rollout sweep, 2-core CPU, median wall-clock to junction_accuracy
-    0.99): L = 100: 5.5 s at r = 1 against 6.8, 9.4, 10.5 s at r = 2, 4, 8; L = 1000: 11.7 s
-    against 12.3, 15.5 s at r = 2, 4. An update costs ~3 ms at r = 1 and the updates needed
-    barely fall as r grows. Use r ~ 16 for L ~ 10 000: at r = 1 a slot keeps its episode for
-    10 000 updates and the predictor memorised the 64 slot episodes instead of learning to
-    carry the cue (the authors use r = 20 at L = 20 000)."""
+    """r: steps per slot per update (truncated-BPTT length). 1 by measurement; use ~16 for
+    episodes of ~10 000 steps and more (docs/results.md §2)."""
     stagger_start: bool = True
     """Start the first episode of each slot at a random step, so that the slots do not walk
-    their episodes in lockstep (T-Maze-1000: median 2000 updates instead of 3500, bench
-    ablations)."""
+    their episodes in lockstep."""
     slot_horizon: str = "episode"
     """How far a slot walks its episode before it takes the next one: "episode" (to the end)
-    or "log_uniform" (to a horizon drawn log-uniformly in [rollout, length]). In a long
-    episode the memory learns to write what matters only in the few rollouts near its start;
-    log-uniform horizons keep every depth in training but visit the start ln(L / r) times as
-    often (T-Maze-100 000 at r = 16: 8.7x), at the same cost per update."""
+    or "log_uniform" (to a horizon drawn log-uniformly in [rollout, length]; see
+    docs/design.md §13)."""
     lr: float = 5e-4
     """Adam learning rate of memory + predictor."""
     detector_lr: float = 1e-3
@@ -55,8 +47,7 @@ class MemUPConfig(MemUPModelConfig):
     """Global gradient-norm clip of memory + predictor."""
     detector_warmup_updates: int = 200
     """Detector-only updates on the first B sampled episodes before any slot is scored (full
-    batch over their distinct (context, target) pairs). 200 put U_t of every first slot on the
-    junction at L = 100 ... 10 000 in our runs; 100 missed some at L = 10 000."""
+    batch over their distinct (context, target) pairs)."""
     detector_warmup_max_rows: int = 4096
     """Above this many distinct (context, target) pairs the warm-up draws this many steps per
     update instead of taking the full batch."""
@@ -70,8 +61,7 @@ class MemUPConfig(MemUPModelConfig):
     """Held-out episodes per evaluation (generated from `eval_seed`, never from the store)."""
     eval_screen_episodes: int = 32
     """`train_until` first evaluates this many of the held-out episodes and runs the full set
-    only once they reach the target: evaluation costs O(episodes x T) and dominated the
-    wall-clock at L = 1000 otherwise. 0 always evaluates the full set."""
+    only once they reach the target; 0 always evaluates the full set."""
     eval_seed: int = 1_000_003
     """Seed of the held-out episodes."""
     checkpoint_every: int = 1000
@@ -81,26 +71,18 @@ class MemUPConfig(MemUPModelConfig):
     sample_batch: int = 16
     """Episodes per call to the source's `sample`, and per batched detector-scoring pass."""
     chunk_steps: int = 2048
-    """Steps per chunk of a slot's episode: a slot keeps on the device only the chunk its
-    cursor is in and the next one, and U_t as 2-byte codes per step plus the top K carried
-    past each chunk, so the learner's memory depends on B, r and this, never on the episode
-    length (docs/design.md §13). A multiple of 64 (the selector's sweep block), >= rollout, at
-    most 32768. Training is the same for every value (tested). 2048 by measurement: at
-    T-Maze L = 100 000 the B = 64 windows take ~18 MB (4096: ~37 MB) and the learner's peak RSS
-    stays within 1.2x of L = 100 (bench/memup_learner.py --memory)."""
+    """Steps per chunk of a slot's episode window (docs/design.md §13): a multiple of 64,
+    >= rollout, at most 32768. Training is the same for every value."""
     device: str = "auto"
     """"auto" (CUDA when present), "cpu" or "cuda"."""
     num_threads: int = 1
-    """torch intra-op threads (0: every core the process may run on). 1 by default: on the
-    2-core machine a second thread made an update ~25 % faster when the machine was idle but
-    2.7x slower as soon as one other process kept a core busy (OpenMP spin-waiting), and the
-    free core serves the prefetch thread, collectors and Redis."""
+    """torch intra-op threads (0: every core the process may run on); 1 by default
+    (docs/results.md §2)."""
     seed: int = 0
     """Seed of network initialisation and of the trainer's own random draws."""
     target_selection: str = "detector"
     """How U_t's K future steps are chosen: "detector" (MemUP: the most uncertain), "uniform"
-    (random future steps) or "last" (the episode's last steps); the other two exist to
-    measure what the detector is worth."""
+    (random future steps) or "last" (the episode's last steps)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

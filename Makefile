@@ -60,7 +60,10 @@ train-distributed: install
 	  --python '$(CLUSTER_PYTHON)' --config $(CONFIG) --run-name $(RUN_NAME) -- $(ARGS)
 
 # Token authentication stays on: the token made here is copied to every node (file_mounts).
+# `ray up` opens every file under the file mounts, so a runs/latest left pointing at a deleted
+# run dir would end it: --prepare-mounts removes such links first.
 cluster-up: install
+	@$(PY) -m app.submit --prepare-mounts '$(CLUSTER)'
 	@RAY_AUTH_MODE=token $(VENV)/bin/ray get-auth-token --generate > /dev/null
 	$(VENV)/bin/ray up -y $(CLUSTER)
 

@@ -14,7 +14,7 @@ import envs
 from actors.config import CollectorConfig
 from actors.episode_recorder import EpisodeRecorder, RecordedEpisode
 from actors.policies import BehaviourPolicy, make_policy
-from trajectory_store import Episode, RateLimitTimeout, StoreConfig, TrajectoryStore
+from trajectory_store import Episode, RateLimitTimeout, StoreHandle
 
 
 def collector_seed(base_seed: int, index: int, incarnation: int) -> int:
@@ -58,30 +58,26 @@ class EpisodeCollector:
     partial episode: only terminated episodes leave the recorder, and each insert is atomic per
     episode. Killed, it loses at most the episodes of its unflushed batch.
 
-        collector = EpisodeCollector(0, env, collector_kwargs, url, "run", store_kwargs)
-        # env: an EnvConfig's plain form ({"id", "kwargs", "import", "wrappers"}, or the
-        # T-Maze's keyword arguments), as it crosses to the Ray actor
+        collector = EpisodeCollector(0, env_spec, CollectorConfig(), StoreHandle(url, "run"))
         summary = collector.run(max_episodes=1000)
     """
 
     def __init__(
         self,
         index: int,
-        env: dict[str, Any],
-        collector_kwargs: dict[str, Any],
-        store_url: str,
-        store_name: str,
-        store_kwargs: dict[str, Any],
+        env: envs.EnvSpec,
+        config: CollectorConfig,
+        store: StoreHandle,
         base_seed: int = 0,
         incarnation: int | None = None,
         policy: BehaviourPolicy | None = None,
     ) -> None:
         self.index = index
         self.collector_id = f"collector-{index}"
-        self.env = envs.describe_env(envs.as_env_config(env))
-        self.config = CollectorConfig(**collector_kwargs)
+        self.env = env
+        self.config = config
         self.policy = policy or make_policy(self.config.policy, self.env.num_actions)
-        self.store = TrajectoryStore.from_config(store_url, store_name, StoreConfig(**store_kwargs))
+        self.store = store.connect()
         if incarnation is None:
             incarnation = _incarnation()
         self.seed = collector_seed(base_seed, index, incarnation)
@@ -97,14 +93,14 @@ class EpisodeCollector:
 
         A `stop()` that arrives before `run` starts still counts: the flag is never cleared.
         """
-        env = envs.make_vector_env(self.env.config, self.config.num_envs)
+        env = envs.make_vector_env(self.env, self.config.num_envs)
         rng = np.random.default_rng(self.seed)
         recorder = EpisodeRecorder(env.num_envs, self.env.obs_dim, self.env.max_episode_steps)
         obs, _ = env.reset(seed=self.seed)
         recorder.begin(obs, env.episode_seeds)
         pending: list[RecordedEpisode] = []
-        # Only the T-Maze says whether an episode succeeded; other envs record no success.
-        no_success = np.zeros(env.num_envs, bool) if self.env.config.is_tmaze else None
+        # Only an env that reports success records it; the others record none.
+        no_success = np.zeros(env.num_envs, bool) if self.env.reports_success else None
         while not self._stop.is_set():
             actions = self.policy.act(obs, rng)
             obs, rewards, terminated, truncated, infos = env.step(actions)

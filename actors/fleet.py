@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Callable
 
@@ -11,8 +10,8 @@ import ray
 from actors.collector import EpisodeCollector
 from actors.config import CollectorConfig
 from actors.placement import worker_resources
-from envs import EnvConfig, TMazeConfig, as_env_config
-from trajectory_store import StoreConfig, TrajectoryStore
+from envs import EnvSpec
+from trajectory_store import StoreHandle, TrajectoryStore
 
 # Ray restarts a crashed collector and re-runs its `run` call; `max_concurrency=2` lets
 # `stop()` reach an actor whose `run` is in progress.
@@ -24,7 +23,7 @@ RemoteCollector = ray.remote(max_restarts=-1, max_task_retries=-1, max_concurren
 class CollectorFleet:
     """Handles of running collectors and their `run` calls.
 
-        fleet = CollectorFleet.start(env, collect, store_url, store_name, store_config)
+        fleet = CollectorFleet.start(env_spec, collect, StoreHandle(url, name, store_config))
         fleet.wait_for_episodes(store, 4000)   # or pass num_episodes=4000 to start
         summaries = fleet.stop()
     """
@@ -37,11 +36,9 @@ class CollectorFleet:
     @classmethod
     def start(
         cls,
-        env: EnvConfig | TMazeConfig,
+        env: EnvSpec,
         collect: CollectorConfig,
-        store_url: str,
-        store_name: str,
-        store_config: StoreConfig,
+        store: StoreHandle,
         base_seed: int = 0,
         num_episodes: int | None = None,
     ) -> "CollectorFleet":
@@ -59,15 +56,7 @@ class CollectorFleet:
                 num_cpus=collect.num_cpus_per_collector,
                 resources=placement,
                 scheduling_strategy="SPREAD",
-            ).remote(
-                i,
-                as_env_config(env).to_plain(),
-                dataclasses.asdict(collect),
-                store_url,
-                store_name,
-                dataclasses.asdict(store_config),
-                base_seed,
-            )
+            ).remote(i, env, collect, store, base_seed)
             for i in range(collect.num_collectors)
         ]
         return cls(actors, [actor.run.remote(share) for actor in actors])
@@ -136,11 +125,9 @@ class CollectorFleet:
 
 
 def collect_episodes(
-    env: EnvConfig | TMazeConfig,
+    env: EnvSpec,
     collect: CollectorConfig,
-    store_url: str,
-    store_name: str,
-    store_config: StoreConfig,
+    store: StoreHandle,
     *,
     num_episodes: int,
     base_seed: int = 0,
@@ -148,12 +135,12 @@ def collect_episodes(
     on_progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs a fleet until the store has `num_episodes` more episodes; returns summaries."""
-    store = TrajectoryStore.from_config(store_url, store_name, store_config)
-    fleet = CollectorFleet.start(env, collect, store_url, store_name, store_config, base_seed,
-                                 num_episodes=num_episodes)
+    client = store.connect()
+    fleet = CollectorFleet.start(env, collect, store, base_seed, num_episodes=num_episodes)
     try:
-        fleet.wait_for_episodes(store, num_episodes, timeout_s=timeout_s, on_progress=on_progress)
+        fleet.wait_for_episodes(client, num_episodes, timeout_s=timeout_s,
+                                on_progress=on_progress)
     finally:
         summaries = fleet.stop()
-        store.close()
+        client.close()
     return summaries

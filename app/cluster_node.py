@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actors.placement import HEAD_RESOURCE, WORKER_RESOURCE
+from app.supervisor import UserError
 from trajectory_store.serve import URL_FILE
 
 STATE_DIR = Path("~/.memup/node")
@@ -35,8 +36,9 @@ REDIS_PORT = 6380
 READY_TIMEOUT_S = 120.0
 
 
-class NodeError(RuntimeError):
-    """A node process did not start; the message carries its log's tail."""
+class NodeError(UserError):
+    """A node process did not start, or cannot: one line, with the last line of its log and
+    the log's path."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,12 @@ class NodeProcess:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not ready():
             if process.poll() is not None:
-                raise NodeError(f"{self.name} exited while starting:\n{self.log_tail()}")
+                raise NodeError(f"{self.name} exited while starting: {self.last_log_line()} "
+                                f"(its log: {self.log_file})")
             if time.monotonic() > deadline:
                 self.stop()
-                raise NodeError(f"{self.name} not ready after {READY_TIMEOUT_S:.0f} s:\n"
-                                f"{self.log_tail()}")
+                raise NodeError(f"{self.name} not ready after {READY_TIMEOUT_S:.0f} s: "
+                                f"{self.last_log_line()} (its log: {self.log_file})")
             time.sleep(0.5)
 
     def stop(self, timeout_s: float = 30.0) -> bool:
@@ -105,6 +108,10 @@ class NodeProcess:
             return self.log_file.read_text(errors="replace")[-chars:]
         except FileNotFoundError:
             return "(no log)"
+
+    def last_log_line(self) -> str:
+        lines = [line.strip() for line in self.log_tail().splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "(empty log)"
 
 
 RAY = NodeProcess("ray", "ray start")
@@ -130,9 +137,13 @@ def node_ip(head_address: str | None) -> str:
     """This node's address as the cluster sees it: on a worker the source address of the route
     to the head; on the head its first non-loopback address (`hostname -I`)."""
     if head_address:
-        host, _, port = head_address.rpartition(":")
+        host, port = parse_address(head_address)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect((host, int(port or 6379)))  # UDP: picks the route, sends nothing
+            try:
+                probe.connect((host, port))  # UDP: picks the route, sends nothing
+            except OSError as error:  # an unknown name, no route
+                raise NodeError(f"no route to the head at --address {head_address} "
+                                f"({error.strerror or error}): pass the head's HOST:PORT") from None
             return probe.getsockname()[0]
     found = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
     ips = [ip for ip in found if ":" not in ip and not ip.startswith("127.")]
@@ -141,11 +152,22 @@ def node_ip(head_address: str | None) -> str:
     return ips[0]
 
 
+def parse_address(address: str) -> tuple[str, int]:
+    """(host, port) of a worker's `--address HOST:PORT`."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise NodeError(f"--address {address!r} is not HOST:PORT: pass the head's address and "
+                        "Ray port, e.g. --address 10.0.0.1:6379")
+    return host, int(port)
+
+
 def start(*, head: bool, address: str | None, ray_args: list[str],
           redis_port: int = REDIS_PORT) -> str:
     """Stops what an earlier `start` left here, then starts this node; returns its address."""
     if head == bool(address):
         raise ValueError("give either --head or --address HEAD_IP:PORT")
+    if address:
+        parse_address(address)  # before stopping what runs here
     stop()
     ip = node_ip(address)
     env = {**os.environ, "RAY_AUTH_MODE": "token"}

@@ -14,14 +14,15 @@ from actors import collect_episodes
 from app.config import RunConfig
 from learner.metrics import MetricsWriter
 from learner.run_dir import RunDir
-from trajectory_store import StoreStats, TrajectoryStore
+from trajectory_store import StoreHandle, StoreStats
 
 log = logging.getLogger(__name__)
 
 
 def ensure_episodes(config: RunConfig, run: RunDir, redis_url: str) -> StoreStats:
     """Collects until the store holds `collect.num_episodes` episodes (none if it already does)."""
-    store = TrajectoryStore.from_config(redis_url, run.store_name, config.store)
+    handle = StoreHandle(redis_url, run.store_name, config.store)
+    store = handle.connect()
     try:
         missing = config.collect.num_episodes - store.stats().episodes
         summaries = []
@@ -30,8 +31,8 @@ def ensure_episodes(config: RunConfig, run: RunDir, redis_url: str) -> StoreStat
                      config.collect.num_collectors)
             with tqdm(total=missing, desc="collect", unit="ep") as bar:
                 summaries = collect_episodes(
-                    config.env, config.collect, redis_url, run.store_name, config.store,
-                    num_episodes=missing, base_seed=config.seed,
+                    config.env, config.collect, handle, num_episodes=missing,
+                    base_seed=config.seed,
                     on_progress=lambda done: bar.update(done - bar.n),
                 )
         stats = store.stats()

@@ -5,11 +5,11 @@
 
 For every length, on the same held-out episode seeds (drawn from `seed`, never the store):
 - the saved policy's greedy success rate and mean return (`--baseline`: the baseline's too),
-  run by `streaming_eval` (cost = T × one batched step, memory flat in T), long runs split
-  over one process per core (`eval_workers`);
-- the memory's cue accuracy: a linear probe (`cue_probe`) of m_{T-1} → cue side, fitted once on
-  its own episodes (seeds from `seed + 1`, disjoint from the test seeds) at the run's own length
-  and only tested at the others.
+  run by `evaluation.streaming` (cost = T × one batched step, memory flat in T), long runs
+  split over one process per core (`evaluation.workers`);
+- the memory's cue accuracy: a linear probe (`evaluation.cue_probe`) of m_{T-1} → cue side,
+  fitted once on its own episodes (seeds from `seed + 1`, disjoint from the test seeds) at the
+  run's own length and only tested at the others.
 The figures are merged into the run's figures.json (`eval/L=<L>/...`) and report.md is rebuilt.
 """
 
@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.config import TMazeConfig
-from envs.env_config import EnvConfig, as_env_config
+from envs import EnvSpec
 from envs.validation import require_int
 from app.config import RunConfig, load_config
 from learner.impala.evaluation.cue_probe import CueProbe
@@ -59,7 +58,7 @@ class LengthEvalSettings:
     baseline: bool = False
     """Also evaluate the run's baseline_policy."""
     workers: int = dataclasses.field(default_factory=usable_cores)
-    """Processes that share the episodes of a long run (`eval_workers`); default: one per
+    """Processes that share the episodes of a long run (`evaluation.workers`); default: one per
     usable core."""
 
     def __post_init__(self) -> None:
@@ -99,8 +98,7 @@ def _seed_sets(settings: LengthEvalSettings) -> tuple[np.ndarray, np.ndarray]:
     return test, probe[~np.isin(probe, test)]
 
 
-def evaluate_policy(policy_dir: Path, trained: TMazeConfig | EnvConfig,
-                    tests: list[TMazeConfig],
+def evaluate_policy(policy_dir: Path, trained: EnvSpec, tests: list[EnvSpec],
                     seeds: tuple[np.ndarray, np.ndarray], prefix: str = "",
                     on_length: Callable[[int, dict[str, float]], None] | None = None,
                     workers: int = 1) -> dict[str, float]:
@@ -108,7 +106,6 @@ def evaluate_policy(policy_dir: Path, trained: TMazeConfig | EnvConfig,
     `trained`, then runs the test seeds at each maze of `tests` (long ones over `workers`
     processes), calling `on_length(L, row)` after each."""
     test_seeds, probe_seeds = seeds
-    trained = as_env_config(trained).tmaze
     module = load_policy(policy_dir)
     fit = evaluate_streamed(policy_dir, trained, probe_seeds, workers, module)
     probe = CueProbe.fit(fit.junction_memory, fit.cue_sides)
@@ -134,11 +131,12 @@ def evaluate_run(run: RunDir, settings: LengthEvalSettings,
     rebuilds report.md; returns the new figures. `echo` gets a line per finished length."""
     policies = _policies(run, settings.baseline)
     config: RunConfig = load_config(run.config)
-    trained = config.env.tmaze  # length generalisation is a T-Maze question
+    trained = config.env
+    if not trained.junction_cue or trained.corridor_length is None:
+        raise RunDirError(f"{run.root} trained {trained.label}: length evaluation needs an env "
+                          "with a cue and a corridor length (the Noisy T-Maze)")
     lengths = settings.lengths or tuple(f * trained.corridor_length for f in LENGTH_FACTORS)
-    jitter = trained.length_jitter if settings.length_jitter is None else settings.length_jitter
-    tests = [dataclasses.replace(trained, corridor_length=n, length_jitter=jitter)
-             for n in lengths]
+    tests = [trained.at_length(n, settings.length_jitter) for n in lengths]
     seeds = _seed_sets(settings)
     figures: dict[str, Any] = {"eval/trained_length": float(trained.corridor_length),
                                "eval/seed": float(settings.seed)}

@@ -10,7 +10,6 @@ whose outputs exist and continues MemUP from its newest checkpoint.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
@@ -28,7 +27,7 @@ from app.peak_memory import PeakMemory, merge_peaks
 from app.report import run_title, write_report
 from learner.run_dir import RunDir
 from app.services import dashboard_help, ray_for_run, redis_for_run
-from trajectory_store import TrajectoryStore
+from trajectory_store import StoreHandle
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 def pretrain(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
     """Trains MemUP in the `memup-learner` actor until the target accuracy or the update budget;
     writes `memup/memory.pt` and the detector's trace of one held-out episode."""
-    source = functools.partial(TrajectoryStore.connect, redis_url, run.store_name)
+    source = StoreHandle(redis_url, run.store_name).connect
     learner = start_memup_learner(config.memup, config.env, source, run)
     start = time.perf_counter()
     try:
@@ -63,7 +62,8 @@ def train_policy_phase(config: RunConfig, run: RunDir, *, baseline: bool,
     fresh, trainable memory of the same architecture as that file's; saves the module."""
     memory = Path(memory_path or run.memory)
     with MetricsWriter(run.metrics) as writer:
-        result = train_policy(config.env, config.impala, memory_path=memory,
+        result = train_policy(config.env, config.impala, train_env=config.train_env,
+                              memory_path=memory,
                               policy_dir=run.baseline_policy if baseline else run.policy,
                               baseline=baseline, on_metrics=writer.write)
     prefix = "impala/baseline_" if baseline else "impala/"

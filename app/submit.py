@@ -8,7 +8,12 @@ Before submitting it checks, over the cluster launcher's SSH, that the head's st
 head, so the password never travels in the job's settings or logs. The job runs the cluster's
 interpreter by name (`--python`): inside a Ray Job a bare `python` is whatever the node's login
 shell puts first. `ray job submit` gets the token authentication mode; the token itself is
-~/.ray/auth_token, the same file `make cluster-up` copied to every node.
+~/.ray/auth_token, the same file `make cluster-up` copied to every node. The preset is checked
+here too, so that a bad one fails before anything is submitted.
+
+    python -m app.submit --prepare-mounts cluster.yaml     # `make cluster-up`, before `ray up`
+
+clears the yaml's file mounts of what ends `ray up` (`prepare_mounts`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from app.cluster_node import REDIS_DIR
+from app.supervisor import one_line
 from trajectory_store.serve import URL_FILE
 
 # Where `memup node start --head` leaves the store's URL, as the head's shell spells it.
@@ -61,6 +69,44 @@ def check_store(cluster_yaml: str) -> None:
         )
 
 
+def check_config(path: str) -> None:
+    """The preset loads here as the job will load it (same code, same relative path)."""
+    from app.config import ConfigError, load_config
+
+    try:
+        load_config(path)
+    except ConfigError as error:
+        raise SubmitError(f"bad config: {one_line(error)}") from None
+
+
+def prepare_mounts(cluster_yaml: str) -> list[Path]:
+    """Before `ray up`: Ray hashes every file under each local file mount, opening each one
+    (its walk ignores rsync_exclude), so a dangling symlink anywhere there, typically
+    runs/latest after its run dir was deleted, ends `ray up` with FileNotFoundError. Removes
+    the dangling links named `latest` (`RunDir.link_latest` makes them); any other one is an
+    error naming it. Returns the links removed."""
+    try:
+        config = yaml.safe_load(Path(cluster_yaml).read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise SubmitError(f"cannot read the cluster yaml {cluster_yaml} "
+                          f"({getattr(error, 'strerror', None) or one_line(error)}): pass "
+                          "CLUSTER=<cluster yaml>") from None
+    removed = []
+    for local in (config.get("file_mounts") or {}).values():
+        root = Path(str(local)).expanduser()
+        for folder, _, files in os.walk(root) if root.is_dir() else ():
+            for path in (Path(folder) / name for name in files):
+                if not path.is_symlink() or path.exists():
+                    continue
+                if path.name != "latest":
+                    raise SubmitError(f"{path} is a broken symlink inside the file mount "
+                                      f"{local} of {cluster_yaml}, and `ray up` reads every file "
+                                      "there: remove it or point it at a file")
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
 def entrypoint(python: str, config: str, run_name: str, args: list[str]) -> str:
     """The job's shell command: read the store URL on the head, then run the cluster's
     interpreter by name."""
@@ -85,6 +131,15 @@ def submit(address: str, command: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--prepare-mounts"] and len(argv) == 2:
+        try:
+            for path in prepare_mounts(argv[1]):
+                print(f"make cluster-up: removed {path}, a link to a deleted run dir")
+        except SubmitError as error:
+            print(f"make cluster-up: {error}", file=sys.stderr)
+            return 2
+        return 0
     parser = argparse.ArgumentParser(prog="train-distributed", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cluster", default="",
@@ -102,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         check_token()
         if args.cluster:
             check_store(args.cluster)
+        check_config(args.config)
     except SubmitError as error:
         print(f"make train-distributed: {error}", file=sys.stderr)
         return 2

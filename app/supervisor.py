@@ -17,10 +17,34 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 CHILD_ENV = "MEMUP_SUPERVISED_CHILD"
+BAD_INPUT = 2
 PYTHON_ERROR = 4
-_HANDLED = {0, 2, 3, PYTHON_ERROR, 130}
+_HANDLED = {0, BAD_INPUT, 3, PYTHON_ERROR, 130}
 _PR_SET_PDEATHSIG = 1
+
+
+class UserError(Exception):
+    """Input the user can fix (a path, a flag, an environment variable): `memup` prints the
+    message, which names the fix, as one line and exits with `BAD_INPUT`, no traceback."""
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line; a YAML syntax error as its problem and position."""
+    text = str(error).strip()
+    found = error.__context__  # config_io raises its ConfigError `from None` inside the except
+    if (isinstance(found, yaml.MarkedYAMLError) and found.problem_mark is not None
+            and " is not valid YAML" in text):
+        mark = found.problem_mark
+        return (f"{text.split(' is not valid YAML')[0]} is not valid YAML: "
+                f"{found.problem or found.context} (line {mark.line + 1}, column "
+                f"{mark.column + 1}): fix it there")
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    if len(lines) > 1:  # e.g. a server's log tail: its first and last lines
+        return f"{lines[0]} ... {lines[-1]}"
+    return lines[0] if lines else type(error).__name__
 
 
 def is_child() -> bool:

@@ -120,7 +120,3 @@ class EnvConfig:
             return f"Noisy T-Maze L={self.tmaze.corridor_length}"
         return self.id
 
-
-def as_env_config(env: EnvConfig | TMazeConfig | Mapping[str, Any]) -> EnvConfig:
-    """Every entry point takes an `EnvConfig`, a `TMazeConfig` or a preset's mapping."""
-    return EnvConfig.from_plain(env)

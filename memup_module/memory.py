@@ -60,7 +60,11 @@ class Memory(nn.Module):
         encoded = torch.relu(self.encoder(x[..., :obs_dim]))
         inputs = torch.cat([encoded, x[..., obs_dim:]], dim=-1)
         if inputs.shape[1] == 1 and inputs.device.type == "cpu":
-            return self._single_step(inputs[:, 0], state)
+            # One step as one matmul plus `_cell`: on CPU the fused oneDNN sequence kernel
+            # costs ~2x more for T = 1.
+            from_x = nn.functional.linear(inputs[:, 0], self.rnn.weight_ih_l0, self._x_bias())
+            h, new_state = self._cell(from_x, state)
+            return h.unsqueeze(1), new_state
         # The recurrence stays fp32 under autocast: a bf16 cell state (8-bit mantissa) drifts
         # over thousands of steps, and cuDNN runs bf16 RNNs only from version 9.13 on.
         # nn.LSTM/GRU want [layers, B, H] states; the public state stays [B, H].
@@ -72,22 +76,56 @@ class Memory(nn.Module):
             new_state = (new_state,)
         return m, tuple(s.squeeze(0) for s in new_state)
 
-    def _single_step(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        # One step with the RNN's own weights as two matmuls plus fp32 gate arithmetic. On CPU
-        # the fused oneDNN sequence kernel costs ~2x more for T = 1, and under bf16 autocast
-        # only the matmuls drop to bf16 while the cell state keeps full precision.
+    # -- single steps ---------------------------------------------------------------------------
+    # Whenever o_t is known ahead (the T-Maze corridor does not depend on the actions), the
+    # terms that read only o_t — the encoder and its share of the input gates — are one large
+    # matmul over a chunk of steps instead of one small one per step; what is left per step is
+    # a column of W_ih per a_{t-1} (and r_{t-1}), the recurrent matmul and the gates, `_cell`.
+    # `forward` and `step` share `_cell`, so the gate math exists once; another cell provides
+    # its own `initial_state`, `forward`, `precompute` and `step`.
+
+    def precompute(self, obs: torch.Tensor) -> torch.Tensor:
+        """The o_t-only share of the gate pre-activations, biases included: obs [..., obs_dim]
+        -> [..., G·H] (G = 4 gates for the LSTM, 3 for the GRU), for `step`."""
+        encoded = torch.relu(self.encoder(obs))
+        w_obs = self.rnn.weight_ih_l0[:, :self.config.encoder_size]
+        return nn.functional.linear(encoded, w_obs, self._x_bias()).float()
+
+    def step(self, pre: torch.Tensor, prev_action: torch.Tensor | None, state: State,
+             prev_reward: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+        """One step from `precompute`'s [B, G·H] of o_t, a_{t-1} [B] (int64) and r_{t-1} [B]
+        (None: no previous action, a zero one-hot / zero reward) -> (m_t [B, H], state).
+        Equals `forward` on x_t = [o_t, one_hot(a_{t-1}), r_{t-1}] to float rounding."""
+        from_x = pre
+        weight = self.rnn.weight_ih_l0
+        first = self.config.encoder_size
+        if prev_action is not None:  # a_{t-1}'s column of W_ih (embedding: the fastest gather)
+            columns = weight[:, first:first + self.config.num_actions].t().contiguous()
+            from_x = from_x + nn.functional.embedding(prev_action, columns)
+        if prev_reward is not None:
+            reward_column = weight[:, first + self.config.num_actions]
+            from_x = from_x + prev_reward.to(from_x.dtype)[:, None] * reward_column
+        return self._cell(from_x, state)
+
+    def _x_bias(self) -> torch.Tensor:
+        """Biases added with x W_ihᵀ: the LSTM's b_hh too (it only ever adds to b_ih); the
+        GRU's b_hn stays inside r ⊙ (h W_hnᵀ + b_hn)."""
         rnn = self.rnn
-        from_x = nn.functional.linear(inputs, rnn.weight_ih_l0, rnn.bias_ih_l0).float()
-        from_h = nn.functional.linear(state[0], rnn.weight_hh_l0, rnn.bias_hh_l0).float()
+        return rnn.bias_ih_l0 + rnn.bias_hh_l0 if self.config.cell == "lstm" else rnn.bias_ih_l0
+
+    def _cell(self, from_x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """The gate math, once: from_x = x W_ihᵀ + `_x_bias()` [B, G·H] -> (h [B, H], state).
+        Under bf16 autocast the matmul drops to bf16; the gate arithmetic and c stay fp32."""
+        rnn, h, from_x = self.rnn, state[0], from_x.float()
         if self.config.cell == "lstm":
-            i, f, g, o = (from_x + from_h).chunk(4, dim=-1)
+            i, f, g, o = torch.addmm(from_x, h, rnn.weight_hh_l0.t()).float().chunk(4, dim=-1)
             c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)
-            return h.unsqueeze(1), (h, c)
+            return h, (h, c)
+        from_h = torch.addmm(rnn.bias_hh_l0, h, rnn.weight_hh_l0.t()).float()
         x_r, x_z, x_n = from_x.chunk(3, dim=-1)
         h_r, h_z, h_n = from_h.chunk(3, dim=-1)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)
-        h = (1 - z) * n + z * state[0]
-        return h.unsqueeze(1), (h,)
+        h = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+        return h, (h,)

@@ -40,8 +40,16 @@ def save_memory(
 def load_memory(path: str | os.PathLike, device: torch.device | str = "cpu") -> Memory:
     """The memory saved at `path`, in eval mode. Loads with `weights_only=True` (no pickle code)."""
     payload = _load_payload(path, device)
-    memory = Memory(MemoryConfig(**payload["config"]))
-    memory.load_state_dict(payload["state_dict"])
+    try:
+        memory = Memory(MemoryConfig(**payload["config"]))
+        memory.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        detail = " ".join(str(error).split())[:200]
+        raise ValueError(
+            f"{path} is a {MEMORY_FORMAT} file whose architecture or weights do not build a "
+            f"memory ({error.__class__.__name__}: {detail}): it is damaged or from another "
+            f"version; {_REMEDY}"
+        ) from None
     return memory.to(device).eval()
 
 
@@ -56,15 +64,26 @@ def _load_payload(path: str | os.PathLike, device: torch.device | str) -> dict:
         payload = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise
-    except Exception as error:
-        raise ValueError(
-            f"{path} is not a {MEMORY_FORMAT} memory file (it does not load as plain tensors: "
-            f"{error.__class__.__name__}); export one with memup_module.save_memory"
-        ) from error
+    except Exception as error:  # noqa: BLE001 - whatever torch raises, said in our words
+        # torch's own message suggests loading with weights_only=False, which would run code
+        # from the file: never pass it on, nor chain it into a traceback.
+        raise ValueError(f"{path} is not a {MEMORY_FORMAT} memory file (it does not load as "
+                         f"plain tensors: {_why(error)}); {_REMEDY}") from None
     found = payload.get("format") if isinstance(payload, dict) else None
     if found != MEMORY_FORMAT:
-        raise ValueError(
-            f"{path} is not a {MEMORY_FORMAT} memory file (format is {found!r}); export one "
-            "with memup_module.save_memory or MemUPLearner.export_memory"
-        )
+        raise ValueError(f"{path} is not a {MEMORY_FORMAT} memory file (format is {found!r}); "
+                         f"{_REMEDY}")
     return payload
+
+
+_REMEDY = ("pass the memory.pt that `memup pretrain` wrote (RUN_DIR/memup/memory.pt), or export "
+           "one with memup_module.save_memory or MemUPLearner.export_memory")
+
+
+def _why(error: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, without torch's advice."""
+    if isinstance(error, OSError):
+        return f"it cannot be read ({error.strerror or error.__class__.__name__})"
+    if "Unsupported global" in str(error):
+        return "it holds pickled Python objects, not only tensors (such files are never loaded)"
+    return "it is corrupt, truncated or not a torch file"

@@ -86,6 +86,25 @@ class Head(nn.Module):
         m, obs = embeddings.split([self.memory_size, embeddings.shape[-1] - self.memory_size], -1)
         return self.mlp(torch.cat([m, self.obs_encoder(obs)], dim=-1))
 
+    # The first layer is W [m_t, enc(o_t)] + b = W_m m_t + (W_o enc(o_t) + b): whenever o_t is
+    # known ahead, the bracket is one matmul over a chunk of steps (`precompute`) and a step
+    # adds only W_m m_t and the layers above (`step`), as `Memory.precompute` / `step` do.
+
+    def precompute(self, obs: torch.Tensor) -> torch.Tensor:
+        """The o_t-only share of the first layer, bias included: obs [..., obs_dim] -> [..., W]."""
+        first = self.mlp[0]
+        w_obs = first.weight[:, self.memory_size:]
+        return nn.functional.linear(self.obs_encoder(obs), w_obs, first.bias)
+
+    def step(self, pre: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """The head's output from `precompute`'s [B, W] and m_t [B, H]; equals `forward` on
+        [m_t, o_t] to float rounding."""
+        first, *rest = self.mlp
+        out = torch.addmm(pre, m, first.weight[:, :self.memory_size].t())
+        for layer in rest:
+            out = layer(out)
+        return out
+
 
 class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     """IMPALA's policy + value function on top of the (pretrained) MemUP memory.

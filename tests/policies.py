@@ -6,17 +6,16 @@ from __future__ import annotations
 import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from envs import EnvConfig, TMazeConfig, describe_env
+from envs import EnvSpec
 from learner.impala.inputs.env import make_agent_env, rllib_env_config
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 
-def small_policy(env: TMazeConfig | EnvConfig, hidden_size: int = 8, head_hiddens: tuple = (2,),
+def small_policy(spec: EnvSpec, hidden_size: int = 8, head_hiddens: tuple = (2,),
                  encoder_size: int = 2, cell: str = "lstm") -> MemUPPolicyModule:
-    """A module for `env`'s sizes with torch's default (random) initialisation: seed torch to
+    """A module for `spec`'s sizes with torch's default (random) initialisation: seed torch to
     fix it."""
-    spec = describe_env(env)
-    agent_env = make_agent_env(rllib_env_config(env))
+    agent_env = make_agent_env(rllib_env_config(spec))
     return RLModuleSpec(
         module_class=MemUPPolicyModule, observation_space=agent_env.observation_space,
         action_space=agent_env.action_space,

@@ -47,6 +47,7 @@ from trajectory_store.errors import (
     StoreError,
 )
 from trajectory_store.export import read_parquet_episodes
+from trajectory_store.handle import StoreHandle
 from trajectory_store.redis_server import EmbeddedRedis, start_embedded_redis
 from trajectory_store.serve import serve_redis
 from trajectory_store.stats import StoreStats
@@ -54,6 +55,7 @@ from trajectory_store.store import TrajectoryStore
 from trajectory_store.streamed import StreamedEpisode
 
 __all__ = [
+    "StoreHandle",
     "EmbeddedRedis",
     "EmbeddedRedisError",
     "EncodedEpisode",

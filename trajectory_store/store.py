@@ -24,9 +24,9 @@ import numpy as np
 import redis
 
 from trajectory_store.batching import encode_for_store, next_chunk, prepare
-from trajectory_store.codec import Compression, EncodedEpisode
-from trajectory_store.config import StoreConfig, attach_table
-from trajectory_store.episode import DEFAULT_MAX_EPISODE_LENGTH, Episode
+from trajectory_store.codec import EncodedEpisode
+from trajectory_store.config import TABLE_FIELDS, StoreConfig, attach_table
+from trajectory_store.episode import Episode
 from trajectory_store.errors import (
     EpisodeNotFoundError,
     InvalidEpisodeError,
@@ -88,45 +88,31 @@ class TrajectoryStore:
         url: str,
         name: str,
         *,
-        capacity_steps: int | None = None,
-        capacity_episodes: int | None = None,
-        min_size_to_sample: int = 1,
-        samples_per_insert: float | None = None,
-        rate_tolerance: float = 64.0,
-        compression: Compression = "lz4",
-        max_episode_length: int = DEFAULT_MAX_EPISODE_LENGTH,
-        sample_timeout_s: float = 60.0,
-        insert_timeout_s: float | None = None,
         seed: int | None = None,
         connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        **settings: Any,
     ) -> TrajectoryStore:
-        """Connects to `url` and creates store `name`, or attaches to it (`capacity_steps=None`).
+        """Connects to `url` and creates store `name` with `StoreConfig(**settings)`, or attaches
+        to it when `capacity_steps` is not given.
 
         Attaching adopts the table settings the store was created with (`config.TABLE_FIELDS`);
         compression and the timeouts apply to this client either way.
         """
-        table = {
-            "capacity_steps": capacity_steps,
-            "capacity_episodes": capacity_episodes,
-            "min_size_to_sample": min_size_to_sample,
-            "samples_per_insert": samples_per_insert,
-            "rate_tolerance": rate_tolerance,
-            "max_episode_length": max_episode_length,
-        }
-        client_side = {
-            "compression": compression,
-            "sample_timeout_s": sample_timeout_s,
-            "insert_timeout_s": insert_timeout_s,
-        }
-        if capacity_steps is not None:
-            config = StoreConfig(**table, **client_side)  # type: ignore[arg-type]
-            return cls.from_config(url, name, config, seed=seed, connect_timeout_s=connect_timeout_s)
-        defaults = {f.name: f.default for f in dataclasses.fields(StoreConfig) if f.name in table}
-        changed = [k for k, v in table.items() if k != "capacity_steps" and v != defaults[k]]
+        fields = {f.name: f for f in dataclasses.fields(StoreConfig)}
+        unknown = sorted(set(settings) - set(fields))
+        if unknown:
+            raise StoreConfigError(f"{unknown[0]} is not a store setting (StoreConfig has "
+                                   f"{', '.join(fields)})")
+        if settings.get("capacity_steps") is not None:
+            return cls.from_config(url, name, StoreConfig(**settings), seed=seed,
+                                   connect_timeout_s=connect_timeout_s)
+        settings.pop("capacity_steps", None)
+        changed = [k for k in TABLE_FIELDS if k in settings and settings[k] != fields[k].default]
         if changed:
             raise StoreConfigError(f"{changed} only take effect when creating a store: pass capacity_steps too")
         store = cls.from_config(url, name, None, seed=seed, connect_timeout_s=connect_timeout_s)
-        store._use(dataclasses.replace(store.config, **client_side))  # type: ignore[arg-type]
+        client_side = {k: v for k, v in settings.items() if k not in TABLE_FIELDS}
+        store._use(dataclasses.replace(store.config, **client_side))
         return store
 
     @classmethod

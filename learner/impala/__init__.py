@@ -5,15 +5,16 @@
     greedy_evaluate(policy, env, episodes=256, seed=2_000_003).mean_return
     sampled_evaluate(policy, env, episodes=256, seed=2_000_003).mean_return
 
-`env` is an `EnvConfig` (any gymnasium id with discrete actions) or a `TMazeConfig`. `runner`
-builds RLlib's `IMPALAConfig` (`env`: the run's vector env with agent inputs on every
-EnvRunner, stepped through `connectors`' lean batched pipelines instead of RLlib's per-sub-env
+`env` is the run's `envs.EnvSpec` (any gymnasium id with discrete actions). `training` builds
+RLlib's `IMPALAConfig` (`env`: the run's vector env with agent inputs on every EnvRunner,
+stepped through `inputs.connectors`' lean batched pipelines instead of RLlib's per-sub-env
 defaults; `learner`: IMPALA's torch learner with a separate optimizer for a trainable memory)
-and loops `algo.train()` until the env-step budget ends or, on the T-Maze, `policy_eval`'s
-greedy success reaches the target; it reports greedy and sampled held-out returns and MMER.
-`baseline=True` trains the same module from a random memory. T-Maze only: `stream_evaluate`
-runs the greedy evaluation without RLlib's per-step machinery, fast enough for million-step
-mazes; `CueProbe` reads the cue from its junction memory states.
+and loops `algo.train()` until the env-step budget ends or, for an env that reports success,
+`evaluation.held_out`'s greedy success reaches the target; it reports greedy and sampled
+held-out returns and MMER. `baseline=True` trains the same module from a random memory. For an
+env with a `junction_cue`, `stream_evaluate` runs the greedy evaluation without RLlib's per-step
+machinery, fast enough for million-step mazes; `CueProbe` reads the cue from its junction
+memory states.
 """
 
 from learner.impala.config import ImpalaConfig

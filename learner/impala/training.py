@@ -1,13 +1,13 @@
 """Phase II: RLlib IMPALA trains the policy and value heads on the pretrained memory.
 
-    result = train_policy(TMazeConfig(1000), ImpalaConfig(), memory_path=run.memory,
+    result = train_policy(env_spec, ImpalaConfig(), memory_path=run.memory,
                           policy_dir=run.policy, on_metrics=MetricsWriter(run.metrics).write)
-    # or any env: train_policy(EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)), ...)
+    # env_spec: the run's `envs.EnvSpec` (RunConfig.env), any gymnasium id with discrete actions
     # RLModule.from_checkpoint(run.policy) restores it
 
 Loop: `algo.train()` (sample one train batch with the EnvRunners, Adam steps on its
 minibatches) until the env-step budget is spent or, on the T-Maze, greedy success on held-out
-episodes reaches `target_success`. Other envs always train for the whole budget: their
+episodes reaches `target_success` (envs that report success). Other envs always train for the whole budget: their
 success rate (return > 0) is too rough a figure to stop on, and POPGym's protocol compares
 returns at a fixed budget. Each evaluation round (greedy and sampled held-out returns) goes to
 `on_metrics` and `memup_impala_*` gauges. MMER (POPGym's max-mean episodic return) is the
@@ -44,11 +44,10 @@ from ray.rllib.utils.metrics import (
 from tqdm import tqdm
 
 from actors.placement import head_resources, worker_cpus, worker_resources
-from envs import EnvConfig, EnvSpec, TMazeConfig, describe_env
+from envs import EnvSpec
 from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.connectors import env_to_module, module_to_env
 from learner.impala.inputs.env import (
-    describe_training_env,
     make_agent_env,
     register_rllib_env,
     rllib_env_config,
@@ -108,7 +107,7 @@ def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline:
                                freeze_memory=impala.freeze_memory, **common)
 
 
-def build_impala_config(env: EnvConfig | TMazeConfig, impala: ImpalaConfig, model_config: dict,
+def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
                         *, cluster: dict[str, float] | None = None,
                         worker_cpus: int = 0, lean_connectors: bool = True) -> IMPALAConfig:
     """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the run's vector env.
@@ -167,9 +166,10 @@ def build_impala_config(env: EnvConfig | TMazeConfig, impala: ImpalaConfig, mode
 
 
 def train_policy(
-    env: EnvConfig | TMazeConfig,
+    env: EnvSpec,
     impala: ImpalaConfig,
     *,
+    train_env: EnvSpec | None = None,
     memory_path: Path | None,
     policy_dir: Path,
     baseline: bool = False,
@@ -179,15 +179,14 @@ def train_policy(
     """Trains until `impala.max_env_steps` (on the T-Maze: or until greedy success >=
     `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
     success rate, greedy and sampled mean return, MMER, env steps, wall-clock s, iterations."""
-    spec = describe_env(env)
+    spec, train_env = env, train_env or env
     model_config = module_settings(impala, memory_path=memory_path, baseline=baseline,
                                    env_spec=spec)
     _check_memory_fits(spec, model_config)
-    train_env = describe_training_env(spec, impala.train_env_kwargs).config
     name = "baseline" if baseline else "policy"
-    if train_env != spec.config:
+    if train_env != spec:
         log.info("%s: trains on %s %s, evaluates on %s", name, train_env.label,
-                 impala.train_env_kwargs, spec.config.label)
+                 impala.train_env_kwargs, spec.label)
     target = Path(policy_dir)
     start = time.perf_counter()
     with _ray_session(), _torch_threads(impala.num_threads):
@@ -196,8 +195,8 @@ def train_policy(
                                    worker_cpus=worker_cpus(ray.nodes())).build_algo()
         setup_s = time.perf_counter() - start
         try:
-            module = _local_module(spec.config, model_config)
-            result = _train_loop(algo, module, spec.config, impala, name, on_metrics, progress)
+            module = _local_module(spec, model_config)
+            result = _train_loop(algo, module, spec, impala, name, on_metrics, progress)
         finally:
             algo.stop()
     module.save_to_path(target)
@@ -213,7 +212,7 @@ def counts_for_mmer(episodes_ended: int, smoothing_window: int) -> bool:
     return episodes_ended >= smoothing_window
 
 
-def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfig,
+def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
                 name: str, on_metrics: MetricsCallback | None, progress: bool) -> dict[str, Any]:
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
@@ -286,12 +285,12 @@ def _train_loop(algo: Any, module: RLModule, env: EnvConfig, impala: ImpalaConfi
     }
 
 
-def _greedy_evaluation(module: RLModule, env: EnvConfig, impala: ImpalaConfig,
+def _greedy_evaluation(module: RLModule, env: EnvSpec, impala: ImpalaConfig,
                        whole_set: bool) -> GreedyResult:
-    """The held-out greedy evaluation; on the T-Maze by the streamed evaluator, which gives
+    """The held-out greedy evaluation; on the T-Maze (`junction_cue`) by the streamed evaluator, which gives
     the same result at a fraction of the cost (its observation terms are batched over time),
     first on the screening episodes unless `whole_set`."""
-    if env.is_tmaze:
+    if env.junction_cue:
         seeds = held_out_seeds(impala.eval_seed, impala.eval_episodes)
         if not whole_set and 0 < impala.eval_screen_episodes < len(seeds):
             screened = stream_evaluate(module, env, seeds[:impala.eval_screen_episodes]).greedy
@@ -306,9 +305,10 @@ def _finite(metrics: dict[str, float]) -> dict[str, float]:
     return {key: value for key, value in metrics.items() if math.isfinite(value)}
 
 
-def _reached_target(env: EnvConfig, success_rate: float, impala: ImpalaConfig) -> bool:
-    """Only the T-Maze stops early: its success rate is exact, other envs' is return > 0."""
-    return env.is_tmaze and success_rate >= impala.target_success
+def _reached_target(env: EnvSpec, success_rate: float, impala: ImpalaConfig) -> bool:
+    """Only an env that reports success stops early: its success rate is exact, other envs'
+    is return > 0."""
+    return env.reports_success and success_rate >= impala.target_success
 
 
 def _check_memory_fits(spec: EnvSpec, model_config: dict) -> None:
@@ -317,7 +317,7 @@ def _check_memory_fits(spec: EnvSpec, model_config: dict) -> None:
     if (memory.obs_dim, memory.num_actions) != (spec.obs_dim, spec.num_actions):
         raise ValueError(
             f"the memory reads {memory.obs_dim} observation values and {memory.num_actions} "
-            f"actions, but env {spec.config.label} has {spec.obs_dim} and {spec.num_actions}: "
+            f"actions, but env {spec.label} has {spec.obs_dim} and {spec.num_actions}: "
             "pretrain a memory on this env (phase I) or pass --memory PATH to one that was"
         )
 
@@ -336,9 +336,9 @@ def _learner_metrics(result: dict) -> dict[str, float]:
             if key in stats}
 
 
-def _local_module(env_config: EnvConfig, model_config: dict) -> RLModule:
+def _local_module(spec: EnvSpec, model_config: dict) -> RLModule:
     """A full (value head included) CPU copy of the policy for evaluation and saving."""
-    env = make_agent_env(rllib_env_config(env_config))
+    env = make_agent_env(rllib_env_config(spec))
     return RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
                         action_space=env.action_space, model_config=model_config).build()
 

@@ -5,11 +5,12 @@
                                                # junction_accuracy >= target or the budget
     ray.get(learner.export_memory.remote())    # run.memory: the only thing phase II needs
 
-One update (`MemUPTrainer.update`, serial, no Ray): `prefetch` samples and `prepared` derives
-each episode's arrays on a thread, `loader` scores them with the detector and selects U_t,
-`slots` hands out the next r steps of every slot, the memory + predictor and the detector step.
-`memory_eval` scores held-out episodes from `episodes.generate_episodes`, never the store;
-`checkpoint` saves everything the next update depends on.
+One update (`MemUPTrainer.update` in `training`, serial, no Ray; `learner` is its Ray actor):
+`inputs.prefetch` samples and `inputs.prepared` derives each episode's arrays on a thread,
+`inputs.loader` scores them with the detector and selects U_t, `inputs.slots` hands out the
+next r steps of every slot, the memory + predictor and the detector step. `evaluation` scores
+held-out episodes from `inputs.episodes.generate_episodes`, never the store; `checkpoint` saves
+everything the next update depends on.
 """
 
 from learner.memup.learner import MemUPLearner, start_memup_learner

@@ -1,7 +1,6 @@
 """`MemUPLearner`: the phase-I learner as a Ray actor (GPU when the cluster has one).
 
-    learner = start_memup_learner(config, env, functools.partial(TrajectoryStore.connect,
-                                                                 url, name), run)
+    learner = start_memup_learner(config, env_spec, StoreHandle(url, name).connect, run)
     ray.get(learner.train_until.remote())             # metrics of the last evaluation
     ray.get(learner.export_memory.remote())           # RunDir.memory (memup/memory.pt)
 
@@ -19,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from envs import EnvConfig, TMazeConfig
+from envs import EnvSpec
 from learner.memup.checkpoint import CheckpointDir
 from learner.memup.config import MemUPConfig
 from learner.memup.inputs.episodes import EpisodeSource
@@ -31,7 +30,7 @@ ACTOR_NAME = "memup-learner"
 
 
 class MemUPLearner:
-    def __init__(self, config: MemUPConfig, env: EnvConfig | TMazeConfig,
+    def __init__(self, config: MemUPConfig, env: EnvSpec,
                  source_factory: Callable[[], EpisodeSource], run_dir: RunDir | str | os.PathLike,
                  *, resume: bool = True, progress: bool = False) -> None:
         """`source_factory` builds the episode source inside the actor (a Redis connection
@@ -128,7 +127,7 @@ def learner_actor_options(name: str = ACTOR_NAME, max_restarts: int = 2) -> dict
             "resources": head_resources(cluster), "max_restarts": max_restarts}
 
 
-def start_memup_learner(config: MemUPConfig, env: EnvConfig | TMazeConfig,
+def start_memup_learner(config: MemUPConfig, env: EnvSpec,
                         source_factory: Callable[[], EpisodeSource],
                         run_dir: RunDir | str | os.PathLike, *, progress: bool = True,
                         **options: Any) -> Any:

@@ -1,6 +1,6 @@
 """Phase-I MemUP training in one process: slots, truncated BPTT, detector alongside.
 
-    trainer = MemUPTrainer(MemUPConfig(), source, TMazeConfig(corridor_length=100))
+    trainer = MemUPTrainer(MemUPConfig(), source, env_spec)   # env_spec: RunConfig.env
     result = trainer.train_until()          # until junction_accuracy >= target or the budget
                                             # (any other env: the budget)
     trainer.export_memory("runs/x/memup/memory.pt")
@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from envs import EnvConfig, TMazeConfig, as_env_config, describe_env
+from envs import EnvSpec
 from learner.memup.checkpoint import load_checkpoint, save_checkpoint
-from learner.memup.config import MemUPConfig, with_env_sizes
+from learner.memup.config import MemUPConfig
 from learner.memup.device import available_cores, resolve_device
 from learner.memup.inputs.columns import EpisodeColumns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
@@ -68,10 +68,16 @@ class MemUPTrainer:
     """Serial MemUP learner; `MemUPLearner` runs the same object inside a Ray actor."""
 
     def __init__(self, config: MemUPConfig, source: EpisodeSource,
-                 env: EnvConfig | TMazeConfig, *,
+                 env: EnvSpec, *,
                  held_out: Sequence[EpisodeLike] | None = None) -> None:
-        self.env = describe_env(as_env_config(env))
-        config = with_env_sizes(config, self.env.obs_dim, self.env.num_actions)
+        memory = config.memory
+        if (memory.obs_dim, memory.num_actions) != (env.obs_dim, env.num_actions):
+            raise ValueError(
+                f"memup.memory reads {memory.obs_dim} observation floats and "
+                f"{memory.num_actions} actions, but {env.label} has {env.obs_dim} and "
+                f"{env.num_actions}: size the config with `with_env_sizes(config, "
+                "spec.obs_dim, spec.num_actions)` (a RunConfig does it)")
+        self.env = env
         self.config = config
         self.device = resolve_device(config.device)
         torch.set_num_threads(config.num_threads or available_cores())
@@ -244,12 +250,12 @@ class MemUPTrainer:
         with self._autocast():
             metrics = evaluate(self.memory, self.predictor, self.detector, held_out,
                                self.config, self.class_values, self.ema,
-                               junction=self.env.config.is_tmaze)
+                               junction=self.env.junction_cue)
         metrics["memup/eval_time_s"] = time.perf_counter() - start
         return {**metrics, **self.counters()}
 
     def detector_trace(self, episode: int | None = None) -> dict:
-        """Uncertainty scores along one held-out episode (`memory_eval.detector_trace`)."""
+        """Uncertainty scores along one held-out episode (`evaluation.detector_trace`)."""
         with self._autocast():
             return detector_trace(self.detector, self._held_out_set(), self.config,
                                   self.class_values, self.ema, episode)
@@ -289,7 +295,7 @@ class MemUPTrainer:
     def _held_out_set(self) -> HeldOutSet:
         if self._held_out is None:
             episodes = self._held_out_episodes or generate_episodes(
-                self.env.config, self.config.eval_episodes, self.config.eval_seed)
+                self.env, self.config.eval_episodes, self.config.eval_seed)
             self._held_out = HeldOutSet.build(episodes, self.config, self.codec, self.device)
         return self._held_out
 
@@ -377,7 +383,7 @@ def _codec_for(config: MemUPConfig, declared: tuple[float, ...] | None,
     return make_codec(config, rewards_seen(source.sample(CODEC_SAMPLE_EPISODES)), declared=False)
 
 
-def pretrain_memory(env: EnvConfig | TMazeConfig, config: MemUPConfig, num_episodes: int,
+def pretrain_memory(env: EnvSpec, config: MemUPConfig, num_episodes: int,
                     path: str | os.PathLike, seed: int = 1) -> Metrics:
     """Serial phase I on freshly generated random-policy episodes (no store, no Ray): trains
     until the target accuracy or the budget and writes the memory file to `path`."""

@@ -7,6 +7,8 @@ from pathlib import Path
 import app.pipeline
 import app.services
 from app import cli, supervisor
+from app.config import load_config
+from memup_module import Memory, save_memory
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml"
 
@@ -22,6 +24,7 @@ def test_policy_and_baseline_both_use_the_memory_passed_on_the_command_line(tmp_
     monkeypatch.setattr(app.pipeline, "train_policy_phase", phase)
     monkeypatch.setattr(app.services, "ray_for_run", lambda **_: contextlib.nullcontext({}))
     memory = tmp_path / "elsewhere" / "memory.pt"
+    save_memory(memory, Memory(load_config(SMOKE).memup.memory))  # checked before Ray starts
     run_dir = tmp_path / "run"
     code = cli.main(["policy", "--config", str(SMOKE), "--run-dir", str(run_dir),
                      "--memory", str(memory), "--baseline"])

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from envs import EnvSpec
 from app.config import ConfigError, RunConfig, load_config, save_config
 
 PRESETS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
@@ -19,7 +20,9 @@ def test_every_required_preset_exists():
 def test_presets_load_and_round_trip_through_the_saved_yaml(preset, tmp_path):
     config = load_config(preset)
     assert isinstance(config, RunConfig)
-    assert not config.env.is_tmaze or config.env.tmaze.corridor_length >= 1
+    assert isinstance(config.env, EnvSpec)  # resolved once, at load
+    memory = config.memup.memory
+    assert (memory.obs_dim, memory.num_actions) == (config.env.obs_dim, config.env.num_actions)
     saved = tmp_path / "config.yaml"
     save_config(config, saved)
     assert load_config(saved) == config
@@ -63,7 +66,8 @@ def test_bad_configs_name_what_to_fix(tmp_path, data, message):
 def test_overrides_merge_into_sections(tmp_path):
     path = write(tmp_path, {"env": {"corridor_length": 5, "length_jitter": 1}})
     config = load_config(path, overrides={"env": {"length_jitter": 4}, "seed": 9})
-    assert (config.env.tmaze.corridor_length, config.env.tmaze.length_jitter, config.seed) == (5, 4, 9)
+    assert config.env.config.kwargs == {"corridor_length": 5, "length_jitter": 4}
+    assert (config.env.max_episode_steps, config.seed) == (9, 9)
 
 
 def test_missing_file_says_where_presets_live(tmp_path):
@@ -75,7 +79,8 @@ def test_training_env_kwargs_change_only_the_envs_impala_trains_on(tmp_path):
     path = write(tmp_path, {"env": {"corridor_length": 500},
                             "impala": {"train_env_kwargs": {"corridor_length": 50}}})
     config = load_config(path)
-    assert config.env.tmaze.corridor_length == 500
+    assert config.env.corridor_length == 500
     assert config.impala.train_env_kwargs == {"corridor_length": 50}
+    assert config.train_env.corridor_length == 50 and config.train_env.max_episode_steps == 60
     save_config(config, tmp_path / "config.yaml")
     assert load_config(tmp_path / "config.yaml") == config

@@ -4,13 +4,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs import (EnvConfig, EnvSetupError, UnflattenableSpaceError, as_env_config,
-                  describe_env, make_env, make_vector_env, memory_inputs)
+from envs import (EnvConfig, EnvSetupError, EnvSpec, UnflattenableSpaceError, describe_env,
+                  make_env, make_vector_env, memory_inputs)
 from envs.flat_observation import flat_space, flatten_observation
 from app.config import ConfigError, load_config
 
 popgym = pytest.importorskip("popgym")
-REPEAT_FIRST = EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",))
+REPEAT_FIRST = describe_env(EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)))
 
 SPACES = {
     "box": gym.spaces.Box(-2.0, 3.0, (2, 3), np.float32),
@@ -51,11 +51,17 @@ def test_a_space_without_a_fixed_size_vector_is_refused_naming_the_part(space):
 
 
 def test_env_spec_follows_the_env():
-    spec = describe_env(REPEAT_FIRST)
+    spec = REPEAT_FIRST
     assert (spec.obs_dim, spec.num_actions, spec.max_episode_steps) == (4, 4, 51)
     assert spec.reward_values is None  # read off stored episodes, not declared by popgym
-    tmaze = describe_env({"corridor_length": 7})
+    assert not (spec.reports_success or spec.junction_cue) and spec.corridor_length is None
+    with pytest.raises(ValueError, match="no corridor length"):
+        spec.at_length(10)
+    tmaze = EnvSpec.from_plain({"corridor_length": 7})
     assert (tmaze.obs_dim, tmaze.num_actions, tmaze.max_episode_steps) == (3, 2, 17)
+    assert tmaze.reports_success and tmaze.junction_cue and tmaze.reward_values == (-3, 0, 4)
+    longer = tmaze.at_length(70, length_jitter=0)
+    assert (longer.corridor_length, longer.max_episode_steps) == (70, 70)
 
 
 def test_unknown_id_missing_module_and_bad_kwargs_name_what_to_fix():
@@ -84,13 +90,14 @@ def test_a_preset_with_a_bad_env_fails_at_load_naming_the_id(tmp_path):
 
 def test_env_sections_round_trip_and_the_tmaze_keeps_its_form():
     plain = {"id": "popgym-RepeatFirstEasy-v0", "kwargs": {}, "import": ["popgym"]}
-    config = as_env_config(plain)
+    config = EnvConfig.from_plain(plain)
     assert config.imports == ("popgym",) and config.to_plain() == plain
-    assert as_env_config({"id": "X-v0", "import": "popgym"}).imports == ("popgym",)
-    tmaze = as_env_config({"corridor_length": 9, "noise": False})
+    assert EnvSpec.from_plain(plain).to_plain() == plain
+    assert EnvConfig.from_plain({"id": "X-v0", "import": "popgym"}).imports == ("popgym",)
+    tmaze = EnvConfig.from_plain({"corridor_length": 9, "noise": False})
     assert tmaze.is_tmaze and tmaze.to_plain() == {"corridor_length": 9, "noise": False}
     with pytest.raises(ValueError, match="env.seed: unknown key"):
-        as_env_config({"id": "X-v0", "seed": 3})
+        EnvConfig.from_plain({"id": "X-v0", "seed": 3})
 
 
 def test_the_memory_input_size_follows_the_env(tmp_path):

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.impala.evaluation import workers as eval_workers
 from learner.impala.evaluation.workers import evaluate_streamed
 from learner.impala.evaluation.held_out import held_out_seeds
 from learner.impala.evaluation.streaming import stream_evaluate
 from policies import small_policy
 
-TMAZE = TMazeConfig(corridor_length=40, length_jitter=5)
+TMAZE = tmaze_spec(40, length_jitter=5)
 
 
 def test_two_workers_give_the_figures_of_one_process(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 import torch
 from ray.rllib.core.columns import Columns
 
-from envs import EnvConfig, NoisyTMazeVectorEnv, TMazeConfig, make_env
+from envs import EnvConfig, NoisyTMazeVectorEnv, describe_env, make_env, tmaze_spec
 from envs.agent_inputs import PrevActionReward
 from learner.impala.inputs.env import make_agent_env, rllib_env_config
 from learner.impala.evaluation.held_out import (
@@ -24,7 +24,7 @@ from policies import remembering, small_policy
 
 pytest.importorskip("popgym")
 
-REPEAT_FIRST = EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",))
+REPEAT_FIRST = describe_env(EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)))
 OBS_DIM, NUM_ACTIONS, HORIZON = 4, 4, 51
 EPISODES, SEED = 24, 7
 
@@ -48,17 +48,18 @@ def test_factory_builds_the_popgym_vector_env_with_agent_inputs() -> None:
 
 
 def test_factory_keeps_the_numpy_tmaze() -> None:
-    vector = make_agent_env(rllib_env_config(TMazeConfig(20)) | {"num_envs": 4})
+    vector = make_agent_env(rllib_env_config(tmaze_spec(20)) | {"num_envs": 4})
     assert isinstance(vector.env, NoisyTMazeVectorEnv)
     assert vector.single_observation_space.shape == (6,)
 
 
 def test_factory_imports_the_env_modules_in_a_fresh_process() -> None:
-    # What an EnvRunner process does: only `env_config`'s plain values, nothing imported yet.
-    code = ("import sys; from learner.impala.inputs.env import make_agent_env; "
+    # What an EnvRunner process does: it receives the spec, nothing of the env imported yet.
+    code = ("import sys; from envs import EnvConfig, EnvSpec; "
+            "from learner.impala.inputs.env import make_agent_env; "
+            f"env_config = {rllib_env_config(REPEAT_FIRST)!r} | {{'num_envs': 2}}; "
             "assert 'popgym' not in sys.modules; "
-            f"env = make_agent_env({rllib_env_config(REPEAT_FIRST)!r} | {{'num_envs': 2}}); "
-            "print(env.reset(seed=0)[0].shape)")
+            "print(make_agent_env(env_config).reset(seed=0)[0].shape)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
@@ -85,7 +86,7 @@ def test_sampled_evaluation_is_seeded_and_differs_from_greedy(policy) -> None:
 
 
 def test_sampled_tmaze_policy_that_remembers_still_succeeds() -> None:
-    tmaze = TMazeConfig(corridor_length=10, length_jitter=2)
+    tmaze = tmaze_spec(10, length_jitter=2)
     result = sampled_evaluate(remembering(small_policy(tmaze)), tmaze, 200, SEED)
     assert result.success_rate >= 0.99  # logits differ by 10: a wrong turn has p = 4.5e-5
 

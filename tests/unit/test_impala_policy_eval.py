@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from envs.episode_rng import cue_sides, extra_lengths
 from learner.impala.evaluation.held_out import greedy_evaluate, held_out_seeds
 from policies import remembering, small_policy
 
-TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)
+TMAZE = tmaze_spec(30, length_jitter=5)
 EPISODES, SEED = 200, 11
 
 
@@ -24,7 +24,7 @@ def test_remembering_policy_always_succeeds() -> None:
     assert result.success_rate == 1.0 and result.mean_return == 4.0
     assert result.episodes == EPISODES
     seeds = held_out_seeds(SEED, EPISODES)
-    lengths = TMAZE.corridor_length + extra_lengths(seeds, TMAZE.length_jitter)
+    lengths = TMAZE.corridor_length + extra_lengths(seeds, TMAZE.config.tmaze.length_jitter)
     assert result.env_steps == lengths.sum()
 
 

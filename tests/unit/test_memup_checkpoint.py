@@ -5,14 +5,14 @@ import dataclasses
 import pytest
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.checkpoint import CheckpointDir, load_checkpoint, save_checkpoint
 from learner.memup.inputs.episodes import InMemorySource, generate_episodes
 from learner.memup.training import MemUPTrainer
 from memup_module import MemoryConfig
 
-TMAZE = TMazeConfig(corridor_length=6, length_jitter=4)
+TMAZE = tmaze_spec(6, length_jitter=4)
 SMALL = MemUPConfig(batch_slots=5, rollout=2, prefetch_episodes=0, detector_warmup_updates=3,
                     context_size=8, predictor_hidden=8, detector_hidden=8,
                     memory=MemoryConfig(hidden_size=8, encoder_size=4))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.inputs.chunk_targets import encode_targets
 from learner.memup.inputs.columns import episode_columns
@@ -19,7 +19,7 @@ from memup_module import MemoryConfig, make_codec, stream_targets
 from trajectory_store import EncodedEpisode, Episode, encode_episode
 
 # Episodes of 150-170 steps: three chunks of 64, one chunk of 4096 (the whole episode).
-TMAZE = TMazeConfig(corridor_length=150, length_jitter=20)
+TMAZE = tmaze_spec(150, length_jitter=20)
 SMALL = MemUPConfig(batch_slots=5, rollout=7, prefetch_episodes=0, detector_warmup_updates=3,
                     sample_batch=4, context_size=8, predictor_hidden=8, detector_hidden=8,
                     memory=MemoryConfig(hidden_size=8, encoder_size=4))
@@ -87,7 +87,7 @@ def test_targets_beyond_a_chunk_resolve_through_its_carried_top_k():
 
 
 def test_the_window_buffer_stays_two_chunks_long_for_any_episode_length():
-    long_maze = TMazeConfig(corridor_length=2000, length_jitter=0)
+    long_maze = tmaze_spec(2000, length_jitter=0)
     trainer = MemUPTrainer(dataclasses.replace(SMALL, chunk_steps=128, stagger_start=True),
                            InMemorySource(generate_episodes(long_maze, 6, 0)), long_maze)
     trainer.train(3)

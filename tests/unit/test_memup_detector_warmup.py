@@ -4,7 +4,7 @@ import contextlib
 
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.inputs.columns import episode_columns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
@@ -13,7 +13,7 @@ from learner.memup.inputs.prepared import pad_episodes, prepare_episode
 from memup_module import Detector, MemoryConfig, make_codec, masked_nll, nll_per_entry
 
 CONFIG = MemUPConfig()
-TMAZE = TMazeConfig(corridor_length=40)
+TMAZE = tmaze_spec(40)
 
 
 def _batch():

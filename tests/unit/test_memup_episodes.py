@@ -5,14 +5,14 @@ import threading
 import numpy as np
 import pytest
 
-from envs import NoisyTMaze, TMazeConfig
+from envs import NoisyTMaze, tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.inputs.episodes import GeneratedEpisode, InMemorySource, generate_episodes
 from learner.memup.inputs.prefetch import Prefetcher
 from learner.memup.inputs.prepared import pad_episodes, prepare_episode
 from memup_module import make_codec
 
-TMAZE = TMazeConfig(corridor_length=7, length_jitter=5)
+TMAZE = tmaze_spec(7, length_jitter=5)
 
 
 def test_generated_episodes_are_reproducible_and_follow_the_rules():
@@ -33,7 +33,7 @@ def test_generated_episodes_are_reproducible_and_follow_the_rules():
 
 def test_generated_episodes_replay_in_the_single_env():
     episode = generate_episodes(TMAZE, 3, seed=5)[2]
-    env = NoisyTMaze(**TMAZE.env_kwargs())
+    env = NoisyTMaze(**TMAZE.config.kwargs)
     obs, _ = env.reset(options={"episode_seed": episode.meta["seed"]})
     for t, action in enumerate(episode.action):
         np.testing.assert_array_equal(obs, episode.obs[t])

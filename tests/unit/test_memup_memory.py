@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch import nn
 
 from memup_module import MEMORY_FORMAT, Memory, MemoryConfig, load_memory, save_memory
 
@@ -75,3 +76,30 @@ def test_load_memory_refuses_pickled_code(tmp_path):
     torch.save(Memory(MemoryConfig(hidden_size=4)), path)  # a whole pickled module
     with pytest.raises(ValueError, match="does not load as plain tensors"):
         load_memory(path)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("with_reward", [False, True])
+def test_precompute_and_step_follow_the_sequence_forward(cell, with_reward):
+    # The single-step API (what the streaming evaluator runs) and the cell's sequence kernel
+    # are two code paths for one function: any drift between them fails here.
+    torch.manual_seed(3)
+    memory = Memory(MemoryConfig(cell=cell, hidden_size=16, encoder_size=8, num_actions=3))
+    batch, steps = 4, 40
+    # Step t reads o_t, a_{t-1} = previous[:, t] and r_{t-1} = rewards[:, t].
+    obs, previous = torch.randn(batch, steps, 3), torch.randint(0, 3, (batch, steps))
+    rewards = torch.randn(batch, steps) if with_reward else torch.zeros(batch, steps)
+    x = torch.cat([obs, nn.functional.one_hot(previous, 3).float(), rewards[..., None]], -1)
+    x[:, 0, 3:] = 0.0  # the first step has no a_{t-1}, r_{t-1}
+    with torch.no_grad():
+        expected, expected_state = memory(x)
+        pre = memory.precompute(obs)
+        m, state = memory.step(pre[:, 0], None, memory.initial_state(batch))
+        stepped = [m]
+        for t in range(1, steps):
+            m, state = memory.step(pre[:, t], previous[:, t], state,
+                                   rewards[:, t] if with_reward else None)
+            stepped.append(m)
+    torch.testing.assert_close(torch.stack(stepped, 1), expected, atol=1e-5, rtol=1e-5)
+    for a, b in zip(state, expected_state):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

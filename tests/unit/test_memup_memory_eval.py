@@ -5,14 +5,14 @@ import torch
 from torch import nn
 
 import learner.memup.evaluation as evaluation
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.inputs.episodes import generate_episodes
 from learner.memup.evaluation import HeldOutSet, detector_trace, evaluate
 from memup_module import Detector, Memory, MemoryConfig, Predictor, make_codec
 
 CONFIG = MemUPConfig(memory=MemoryConfig(hidden_size=16))
-TMAZE = TMazeConfig(corridor_length=15, length_jitter=10)
+TMAZE = tmaze_spec(15, length_jitter=10)
 
 
 @pytest.fixture(scope="module")

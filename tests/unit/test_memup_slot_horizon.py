@@ -5,14 +5,14 @@ import dataclasses
 import numpy as np
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.inputs.episodes import InMemorySource, generate_episodes
 from learner.memup.inputs.slots import log_uniform_horizons
 from learner.memup.training import MemUPTrainer
 from memup_module import MemoryConfig
 
-TMAZE = TMazeConfig(corridor_length=300, length_jitter=20)
+TMAZE = tmaze_spec(300, length_jitter=20)
 SMALL = MemUPConfig(batch_slots=16, rollout=4, prefetch_episodes=0, detector_warmup_updates=3,
                     sample_batch=8, context_size=8, predictor_hidden=8, detector_hidden=8,
                     stagger_start=False, memory=MemoryConfig(hidden_size=8, encoder_size=4))

@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.inputs.episodes import InMemorySource, generate_episodes
 from learner.memup.inputs.slots import Rollout
 from learner.memup.training import MemUPTrainer, rollout_losses
 from memup_module import MemoryConfig
 
-TMAZE = TMazeConfig(corridor_length=5, length_jitter=3)
+TMAZE = tmaze_spec(5, length_jitter=3)
 SMALL = MemUPConfig(batch_slots=4, rollout=3, prefetch_episodes=0, detector_warmup_updates=2,
                     stagger_start=False,
                     context_size=8, predictor_hidden=8, detector_hidden=8, eval_episodes=8,

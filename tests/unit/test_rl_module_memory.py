@@ -11,9 +11,10 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
 
-from learner.impala.inputs.env import make_agent_env
+from envs import tmaze_spec
+from learner.impala.inputs.env import make_agent_env, rllib_env_config
 from memup_module import Memory, MemoryConfig, load_memory, save_memory
-from memup_module.rl_module import MemUPPolicyModule, load_policy, policy_model_config
+from memup_module.rl_module import Head, MemUPPolicyModule, load_policy, policy_model_config
 
 
 @pytest.fixture()
@@ -23,7 +24,7 @@ def memory_file(tmp_path: Path) -> Path:
 
 
 def build(**settings) -> MemUPPolicyModule:
-    env = make_agent_env({"corridor_length": 4})
+    env = make_agent_env(rllib_env_config(tmaze_spec(4)))
     return RLModuleSpec(
         module_class=MemUPPolicyModule, observation_space=env.observation_space,
         action_space=env.action_space, model_config=policy_model_config(**settings),
@@ -137,7 +138,7 @@ def test_a_policy_loads_from_the_path_a_user_types(memory_file: Path, tmp_path: 
 def test_bad_settings_say_what_to_change(memory_file: Path) -> None:
     with pytest.raises(ValueError, match="unknown MemUPPolicyModule setting 'lstm_size'"):
         policy_model_config(lstm_size=3)
-    env = make_agent_env({"corridor_length": 4})
+    env = make_agent_env(rllib_env_config(tmaze_spec(4)))
     raw_obs = gym.spaces.Box(-1, 1, (3,), np.float32)
     with pytest.raises(ValueError, match="PrevActionReward"):
         RLModuleSpec(module_class=MemUPPolicyModule, observation_space=raw_obs,
@@ -145,3 +146,15 @@ def test_bad_settings_say_what_to_change(memory_file: Path) -> None:
                      model_config=policy_model_config(memory_path=memory_file)).build()
     with pytest.raises(FileNotFoundError):
         build(memory_path=memory_file.with_name("missing.pt"))
+
+
+@pytest.mark.parametrize("hiddens", [(16,), (16, 8), ()])
+def test_head_precompute_and_step_equal_its_forward(hiddens: tuple) -> None:
+    torch.manual_seed(2)
+    head = Head(memory_size=24, obs_dim=3, encoder_size=8, hiddens=hiddens, out_size=2)
+    m, obs = torch.randn(5, 7, 24), torch.randn(5, 7, 3)
+    with torch.no_grad():
+        expected = head(torch.cat([m, obs], dim=-1))
+        pre = head.precompute(obs)
+        stepped = torch.stack([head.step(pre[:, t], m[:, t]) for t in range(7)], 1)
+    torch.testing.assert_close(stepped, expected, atol=1e-5, rtol=1e-5)

@@ -8,7 +8,8 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from learner.impala.inputs.env import make_agent_env
+from envs import tmaze_spec
+from learner.impala.inputs.env import make_agent_env, rllib_env_config
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 B, T, H = 5, 23, 16
@@ -16,7 +17,7 @@ B, T, H = 5, 23, 16
 
 def build(inference_only: bool = False, **settings) -> MemUPPolicyModule:
     torch.manual_seed(0)
-    env = make_agent_env({"corridor_length": 4})
+    env = make_agent_env(rllib_env_config(tmaze_spec(4)))
     settings.setdefault("memory", {"hidden_size": H, "encoder_size": 8})
     return RLModuleSpec(
         module_class=MemUPPolicyModule, observation_space=env.observation_space,

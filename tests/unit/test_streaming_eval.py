@@ -5,16 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from ray.rllib.core.columns import Columns
 
-from envs import NoisyTMazeVectorEnv, TMazeConfig
+from envs import NoisyTMazeVectorEnv, tmaze_spec
 from envs.episode_rng import cue_sides, extra_lengths
 from learner.impala.evaluation.cue_probe import CueProbe
 from learner.impala.evaluation.held_out import greedy_evaluate, held_out_seeds
 from learner.impala.evaluation.streaming import stream_evaluate
+from memup_module.greedy_step import GreedyStepper
 from policies import remembering, small_policy
 
-TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)
+TMAZE = tmaze_spec(30, length_jitter=5)
 EPISODES, SEED = 200, 11
+
+
+def decisive(policy):
+    """Decisive logits, varied actions: the policy head's last layer scaled up."""
+    with torch.no_grad():
+        policy.policy_head.mlp[-1].weight.mul_(20.0)
 
 
 @pytest.mark.parametrize(("init_seed", "cell", "head_hiddens"),
@@ -26,8 +34,7 @@ def test_streamed_results_equal_greedy_evaluate_on_the_same_seeds(init_seed, cel
     torch.manual_seed(init_seed)
     policy = small_policy(TMAZE, hidden_size=16, head_hiddens=head_hiddens, encoder_size=8,
                           cell=cell)
-    with torch.no_grad():
-        policy.policy_head.mlp[-1].weight.mul_(20.0)  # decisive logits, varied actions
+    decisive(policy)
     streamed = stream_evaluate(policy, TMAZE, held_out_seeds(SEED, EPISODES))
     reference = greedy_evaluate(policy, TMAZE, EPISODES, SEED)
     assert streamed.greedy == reference
@@ -37,8 +44,7 @@ def test_streamed_results_equal_greedy_evaluate_on_the_same_seeds(init_seed, cel
 def test_chunks_shorter_than_an_episode_change_nothing():
     torch.manual_seed(5)
     policy = small_policy(TMAZE, hidden_size=16, head_hiddens=(16,), encoder_size=8)
-    with torch.no_grad():
-        policy.policy_head.mlp[-1].weight.mul_(20.0)
+    decisive(policy)
     seeds = held_out_seeds(SEED, 50)
     whole = stream_evaluate(policy, TMAZE, seeds, chunk_steps=1000)
     chunked = stream_evaluate(policy, TMAZE, seeds, chunk_steps=7)
@@ -62,7 +68,7 @@ def test_observations_known_ahead_are_those_the_env_steps_to():
 def test_episodes_of_different_lengths_end_on_their_own_junction():
     seeds = held_out_seeds(SEED, EPISODES)
     result = stream_evaluate(remembering(small_policy(TMAZE)), TMAZE, seeds)
-    lengths = TMAZE.corridor_length + extra_lengths(seeds, TMAZE.length_jitter)
+    lengths = TMAZE.corridor_length + extra_lengths(seeds, TMAZE.config.tmaze.length_jitter)
     assert len(set(lengths)) > 1
     assert result.greedy.success_rate == 1.0 and result.greedy.mean_return == 4.0
     assert result.greedy.env_steps == lengths.sum()
@@ -74,9 +80,40 @@ def test_episodes_of_different_lengths_end_on_their_own_junction():
 
 def test_a_probe_fitted_at_one_length_reads_the_cue_at_a_hundred_times_it():
     policy = remembering(small_policy(TMAZE))
-    fit = stream_evaluate(policy, TMazeConfig(10, 2), held_out_seeds(1, 64))
+    fit = stream_evaluate(policy, tmaze_spec(10, length_jitter=2), held_out_seeds(1, 64))
     probe = CueProbe.fit(fit.junction_memory, fit.cue_sides)
-    test = stream_evaluate(policy, TMazeConfig(1000, 2), held_out_seeds(2, 32))
+    test = stream_evaluate(policy, tmaze_spec(1000, length_jitter=2), held_out_seeds(2, 32))
     assert probe.fit_accuracy == 1.0
     assert probe.accuracy(test.junction_memory, test.cue_sides) == 1.0
     assert test.greedy.success_rate == 1.0
+
+
+@pytest.mark.parametrize(("cell", "head_hiddens"),
+                         [("lstm", (16,)), ("gru", (16, 8)), ("lstm", ())])
+def test_greedy_steps_equal_the_modules_forward_over_the_sequence(cell, head_hiddens):
+    # The stepper only calls the module's precompute/step methods: its memories and actions
+    # are forward_inference's over the same inputs, the actions it took fed back as a_{t-1}.
+    torch.manual_seed(6)
+    policy = small_policy(TMAZE, hidden_size=16, head_hiddens=head_hiddens, encoder_size=8,
+                          cell=cell)
+    decisive(policy)
+    episodes, steps = 32, 40
+    obs = torch.randn(steps, episodes, 3)
+    stepper = GreedyStepper(policy)
+    pending = stepper.precompute(obs)
+    state, actions, taken, memories = stepper.initial_state(episodes), None, [], []
+    for k in range(steps):
+        actions, m, state = stepper.step(pending, k, actions, state)
+        taken.append(actions)
+        memories.append(m)
+    taken = torch.stack(taken, 1)
+    x = torch.zeros(episodes, steps, 6)
+    x[..., :3] = obs.transpose(0, 1)
+    x[:, 1:, 3:5] = torch.nn.functional.one_hot(taken[:, :-1], 2).float()
+    initial = {key: torch.zeros(episodes, 16) for key in policy.get_initial_state()}
+    out = policy.forward_inference({Columns.OBS: x, Columns.STATE_IN: initial})
+    with torch.no_grad():
+        expected_m, _ = policy.memory(x)
+    assert 0 < taken.float().mean() < 1
+    assert torch.equal(out[Columns.ACTION_DIST_INPUTS].argmax(-1), taken)
+    torch.testing.assert_close(torch.stack(memories, 1), expected_m, atol=1e-5, rtol=1e-5)

@@ -1,6 +1,6 @@
 """Evaluation of a phase-II policy on held-out episodes of any env (docs/design.md §7, §11).
 
-    greedy = greedy_evaluate(module, TMazeConfig(100), episodes=256, seed=2_000_003)
+    greedy = greedy_evaluate(module, env_spec, episodes=256, seed=2_000_003)
     sampled = sampled_evaluate(module, EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)),
                                episodes=256, seed=2_000_003)
     {**greedy.as_metrics(), **sampled_metrics(sampled)}
@@ -16,25 +16,13 @@ discrete-action RLModule, e.g. `RLModule.from_checkpoint(run/"policy")`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from envs import (
-    EnvConfig,
-    PrevActionRewardVector,
-    TMazeConfig,
-    as_env_config,
-    describe_env,
-    draw_episode_seeds,
-    make_vector_env,
-)
-
-EnvLike = EnvConfig | TMazeConfig | Mapping[str, Any]
+from envs import EnvSpec, PrevActionRewardVector, draw_episode_seeds, make_vector_env
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +31,8 @@ class GreedyResult:
     from `sampled_evaluate`)."""
 
     success_rate: float
-    """T-Maze: fraction of episodes whose junction action named the cue side (its
-    `info["success"]`). Any other env: fraction of episodes with a return > 0, a rough
+    """An env that reports success (the T-Maze): fraction of episodes whose last `info` says
+    `success`. Any other env: fraction of episodes with a return > 0, a rough
     "solved" figure (mean_return is the measure to compare there)."""
     mean_return: float
     """Mean undiscounted episode return."""
@@ -70,23 +58,23 @@ def held_out_seeds(seed: int, episodes: int) -> np.ndarray:
     return draw_episode_seeds(np.random.default_rng(seed), episodes)
 
 
-def greedy_evaluate(module: RLModule, env: EnvLike, episodes: int, seed: int) -> GreedyResult:
+def greedy_evaluate(module: RLModule, env: EnvSpec, episodes: int, seed: int) -> GreedyResult:
     """Runs `episodes` held-out episodes to their end with argmax actions from a zero state."""
-    return _evaluate(module, as_env_config(env), episodes, seed, sampler=None)
+    return _evaluate(module, env, episodes, seed, sampler=None)
 
 
-def sampled_evaluate(module: RLModule, env: EnvLike, episodes: int, seed: int) -> GreedyResult:
+def sampled_evaluate(module: RLModule, env: EnvSpec, episodes: int, seed: int) -> GreedyResult:
     """The same held-out episodes with actions drawn from the policy's softmax: the return the
     stochastic policy (the one IMPALA trains and POPGym's MMER measures) earns."""
     # A stream apart from the episode seeds' own (which use `seed` alone).
     sampler = np.random.default_rng([seed, 0x5A3])
-    return _evaluate(module, as_env_config(env), episodes, seed, sampler=sampler)
+    return _evaluate(module, env, episodes, seed, sampler=sampler)
 
 
 @torch.no_grad()
-def _evaluate(module: RLModule, config: EnvConfig, episodes: int, seed: int,
+def _evaluate(module: RLModule, spec: EnvSpec, episodes: int, seed: int,
               sampler: np.random.Generator | None) -> GreedyResult:
-    env = PrevActionRewardVector(make_vector_env(config, episodes))
+    env = PrevActionRewardVector(make_vector_env(spec, episodes))
     x, _ = env.reset(options={"episode_seeds": held_out_seeds(seed, episodes)})
     device = next(iter(module.parameters()), torch.zeros(0)).device
     state = {k: torch.as_tensor(np.repeat(v[None], episodes, 0), device=device)
@@ -95,7 +83,7 @@ def _evaluate(module: RLModule, config: EnvConfig, episodes: int, seed: int,
     success = np.zeros(episodes, bool)
     running = np.ones(episodes, bool)
     steps = 0
-    for _ in range(describe_env(config).max_episode_steps):
+    for _ in range(spec.max_episode_steps):
         obs = torch.as_tensor(x, device=device)[:, None, :]
         out = module.forward_inference({Columns.OBS: obs, Columns.STATE_IN: state})
         logits = out[Columns.ACTION_DIST_INPUTS][:, 0]
@@ -104,7 +92,7 @@ def _evaluate(module: RLModule, config: EnvConfig, episodes: int, seed: int,
         x, rewards, terminated, truncated, infos = env.step(actions)
         steps += int(running.sum())
         returns += np.where(running, rewards, 0.0)
-        if config.is_tmaze and "success" in infos:
+        if spec.reports_success and "success" in infos:
             ended = running & infos["_success"]
             success[ended] = infos["success"][ended]
         # A finished sub-env restarts on its next step; `running` keeps it out of the figures.
@@ -112,7 +100,7 @@ def _evaluate(module: RLModule, config: EnvConfig, episodes: int, seed: int,
         if not running.any():
             break
     env.close()
-    if not config.is_tmaze:
+    if not spec.reports_success:
         success = returns > 0
     return GreedyResult(float(success.mean()), float(returns.mean()), episodes, steps)
 

@@ -1,19 +1,19 @@
 """Greedy evaluation fast enough for million-step mazes: one batched step at a time, nothing more.
 
-    result = stream_evaluate(load_policy(run.policy), TMazeConfig(1_000_000), seeds)
+    result = stream_evaluate(load_policy(run.policy), spec.at_length(1_000_000), seeds)
     result.greedy.success_rate, result.junction_memory      # [N, H]: m_{T-1} of every episode
 
 Every junction is T-1 sequential steps away, so the cost is (T × one batched step). Each step
 here is only what a step must be: the recurrent matmul, the gates and the policy head on m_t
 (`GreedyStepper`) — no RLlib forward wrapper, no per-step dicts, no env step. The corridor does
-not depend on the actions, so its observations (from the vector env's own `observations_at`)
+not depend on the actions, so its observations (`envs.open_loop_episodes`)
 and every term that reads only them are computed `CHUNK_STEPS` steps at a time. Only the
 recurrent state and one chunk are held, never a [T, ...] tensor, so memory use is the same at
 T = 100 and T = 1 000 000. Episodes of different lengths (T = L + U) share the batch; each one's
 junction memory and choice are taken at its own junction step, where the env's rules give its
 reward, and the loop stops when the last one has ended.
 
-The actions equal `policy_eval.greedy_evaluate`'s on the same seeds: it is the same module
+The actions equal `held_out.greedy_evaluate`'s on the same seeds: it is the same module
 computing the same functions, minus the machinery around them (a test holds the two equal).
 """
 
@@ -25,9 +25,9 @@ import time
 import numpy as np
 import torch
 
-from envs import EnvConfig, NoisyTMazeVectorEnv, TMazeConfig, as_env_config
-from learner.impala.evaluation.greedy_stepper import GreedyStepper
+from envs import EnvSpec, open_loop_episodes
 from learner.impala.evaluation.held_out import GreedyResult
+from memup_module.greedy_step import GreedyStepper
 from memup_module.rl_module import MemUPPolicyModule
 
 CHUNK_STEPS = 64
@@ -56,21 +56,19 @@ class StreamResult:
 
 
 @torch.no_grad()
-def stream_evaluate(module: MemUPPolicyModule, tmaze: TMazeConfig | EnvConfig,
+def stream_evaluate(module: MemUPPolicyModule, env: EnvSpec,
                     episode_seeds: np.ndarray, chunk_steps: int = CHUNK_STEPS) -> StreamResult:
-    """Runs one episode per seed to its junction with argmax actions from a zero state (the
-    Noisy T-Maze only: an `EnvConfig` of another env is an error)."""
-    tmaze = as_env_config(tmaze).tmaze
+    """Runs one episode per seed to its junction with argmax actions from a zero state (an env
+    with `junction_cue` only, whose observations do not depend on the actions)."""
     start = time.perf_counter()
     episodes = len(episode_seeds)
-    maze = NoisyTMazeVectorEnv(episodes, **tmaze.env_kwargs())
-    maze.reset(options={"episode_seeds": np.asarray(episode_seeds, np.uint64)})
-    lengths = maze.episode_lengths.copy()
+    maze = open_loop_episodes(env, episode_seeds)
+    lengths = maze.lengths
     stepper = GreedyStepper(module)
     device = next(iter(module.parameters())).device
     state, actions = stepper.initial_state(episodes, device), None
     junction_memory = np.zeros((episodes, module.memory.hidden_size), np.float32)
-    success = np.zeros(episodes, bool)
+    last_actions = np.zeros(episodes, np.int64)
     horizon = int(lengths.max())
     for first in range(0, horizon, chunk_steps):
         steps = np.arange(first, min(first + chunk_steps, horizon))
@@ -85,10 +83,9 @@ def stream_evaluate(module: MemUPPolicyModule, tmaze: TMazeConfig | EnvConfig,
             if k in ending:
                 ended = ending[k]
                 junction_memory[ended] = m[ended].float().cpu().numpy()
-                success[ended] = actions[ended].cpu().numpy() == maze.cue_sides[ended]
-    maze.close()
-    returns = np.where(success, tmaze.success_reward, tmaze.failure_reward)
+                last_actions[ended] = actions[ended].cpu().numpy()
+    success, returns = maze.score(last_actions)
     greedy = GreedyResult(float(success.mean()), float(returns.mean()), episodes,
                           int(lengths.sum()))
-    return StreamResult(greedy, junction_memory, maze.cue_sides.copy(), horizon,
+    return StreamResult(greedy, junction_memory, maze.answers.copy(), horizon,
                         time.perf_counter() - start)

@@ -1,6 +1,6 @@
 """`stream_evaluate` on every core: the episodes split across worker processes.
 
-    result = evaluate_streamed(run.policy, TMazeConfig(1_000_000), seeds, workers=2)
+    result = evaluate_streamed(run.policy, spec.at_length(1_000_000), seeds, workers=2)
 
 One process steps its episodes in lockstep with one torch thread, so a second core only helps
 as a second process with its own share of the episodes (two intra-op threads on matmuls this
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from envs import TMazeConfig
+from envs import EnvSpec
 from learner.impala.evaluation.held_out import GreedyResult
 from learner.impala.evaluation.streaming import StreamResult, stream_evaluate
 from memup_module.rl_module import MemUPPolicyModule, load_policy
@@ -38,31 +38,31 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def evaluate_streamed(policy_dir: Path, tmaze: TMazeConfig, episode_seeds: np.ndarray,
+def evaluate_streamed(policy_dir: Path, env: EnvSpec, episode_seeds: np.ndarray,
                       workers: int = 1, module: MemUPPolicyModule | None = None
                       ) -> StreamResult:
     """`stream_evaluate` of the policy saved in `policy_dir`, split over up to `workers`
     processes when the run is large enough to pay for their start; `module` (that policy,
     already loaded) saves loading it again for an in-process run."""
-    expected_steps = len(episode_seeds) * (tmaze.corridor_length + tmaze.length_jitter)
+    expected_steps = len(episode_seeds) * env.max_episode_steps
     workers = min(workers, len(episode_seeds))
     if workers <= 1 or expected_steps < MIN_PARALLEL_ENV_STEPS:
-        return stream_evaluate(module or load_policy(policy_dir), tmaze, episode_seeds)
+        return stream_evaluate(module or load_policy(policy_dir), env, episode_seeds)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="memup-eval-") as scratch:
         shares = np.array_split(np.asarray(episode_seeds, np.uint64), workers)
-        parts = _run_workers(policy_dir, tmaze, shares, Path(scratch))
+        parts = _run_workers(policy_dir, env, shares, Path(scratch))
     return _merge(parts, time.perf_counter() - start)
 
 
-def _run_workers(policy_dir: Path, tmaze: TMazeConfig, shares: list[np.ndarray],
+def _run_workers(policy_dir: Path, env_spec: EnvSpec, shares: list[np.ndarray],
                  scratch: Path) -> list[dict[str, np.ndarray]]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     processes = []
     for index, seeds in enumerate(shares):
         np.save(scratch / f"seeds-{index}.npy", seeds)
         command = [sys.executable, "-m", __name__, "--policy", str(policy_dir),
-                   "--maze", json.dumps(tmaze.env_kwargs()),
+                   "--env", json.dumps(env_spec.to_plain()),
                    "--seeds", str(scratch / f"seeds-{index}.npy"),
                    "--out", str(scratch / f"result-{index}.npz")]
         processes.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True))
@@ -98,13 +98,13 @@ def _merge(parts: list[dict[str, np.ndarray]], wall_s: float) -> StreamResult:
 def _worker(arguments: list[str]) -> None:
     parser = argparse.ArgumentParser(description="one share of `evaluate_streamed`")
     parser.add_argument("--policy", type=Path, required=True)
-    parser.add_argument("--maze", type=json.loads, required=True)
+    parser.add_argument("--env", type=json.loads, required=True, help="an env: section")
     parser.add_argument("--seeds", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(arguments)
     torch.set_num_threads(1)
     seeds = np.load(args.seeds, allow_pickle=False)
-    result = stream_evaluate(load_policy(args.policy), TMazeConfig(**args.maze), seeds)
+    result = stream_evaluate(load_policy(args.policy), EnvSpec.from_plain(args.env), seeds)
     greedy = result.greedy
     np.savez(args.out, success_rate=greedy.success_rate, mean_return=greedy.mean_return,
              episodes=greedy.episodes, env_steps=greedy.env_steps,

@@ -1,12 +1,12 @@
 """The env that RLlib's EnvRunners build: the run's env with agent inputs, as one vector env.
 
-    config.environment(env=register_rllib_env(), env_config=rllib_env_config(env))
+    config.environment(env=register_rllib_env(), env_config=rllib_env_config(spec))
 
 with `gym_env_vectorize_mode="vector_entry_point"`: RLlib calls `make_agent_env(env_config |
-{"num_envs": N})` once per EnvRunner and gets `PrevActionRewardVector(make_vector_env(env, N))`:
+{"num_envs": N})` once per EnvRunner and gets `PrevActionRewardVector(make_vector_env(spec, N))`:
 N T-Mazes stepped by numpy (as fast as ever), or N envs of any other id in gymnasium's sync
-vector env. `env_config` is the `EnvConfig`'s plain form (`id`, `kwargs`, `import`, `wrappers`,
-or the maze's own keys), so it pickles to every worker; the factory imports `import` there.
+vector env. `env_config` holds the run's `EnvSpec` itself, which Ray pickles to every worker;
+building the env there imports the modules the spec names.
 """
 
 from __future__ import annotations
@@ -17,58 +17,31 @@ from typing import Any
 import gymnasium as gym
 from ray.tune.registry import register_env
 
-from envs import (
-    EnvConfig,
-    EnvSpec,
-    PrevActionReward,
-    PrevActionRewardVector,
-    TMazeConfig,
-    as_env_config,
-    describe_env,
-    make_env,
-    make_vector_env,
-)
+from envs import EnvSpec, PrevActionReward, PrevActionRewardVector, make_env, make_vector_env
 
 RLLIB_ENV_ID = "memup-agent-inputs"
 """RLlib (tune) registry name of `make_agent_env`; Ray ships the registry to every worker."""
 
 
-def rllib_env_config(env: EnvConfig | TMazeConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """The `env_config` RLlib hands to `make_agent_env`: plain values only."""
-    return as_env_config(env).to_plain()
+SPEC_KEY = "spec"
+
+
+def rllib_env_config(spec: EnvSpec) -> dict[str, Any]:
+    """The `env_config` RLlib hands to `make_agent_env`."""
+    return {SPEC_KEY: spec}
 
 
 def make_agent_env(env_config: Mapping[str, Any]) -> gym.Env | gym.vector.VectorEnv:
     """`PrevActionRewardVector(make_vector_env(...))` when `env_config` has `num_envs`, else the
-    single-env `PrevActionReward(make_env(...))`; the other keys are an `EnvConfig`'s plain form.
-    Building the env imports the modules named in `import` (in whichever process runs this)."""
-    plain = dict(env_config)
-    num_envs = plain.pop("num_envs", None)
-    config = EnvConfig.from_plain(plain)
+    single-env `PrevActionReward(make_env(...))`, of the `EnvSpec` under `SPEC_KEY`. Building
+    the env imports the modules the spec names (in whichever process runs this)."""
+    spec, num_envs = env_config[SPEC_KEY], env_config.get("num_envs")
     if num_envs is None:
-        return PrevActionReward(make_env(config))
-    return PrevActionRewardVector(make_vector_env(config, int(num_envs)))
+        return PrevActionReward(make_env(spec))
+    return PrevActionRewardVector(make_vector_env(spec, int(num_envs)))
 
 
 def register_rllib_env() -> str:
     """Registers `make_agent_env` under `RLLIB_ENV_ID` (idempotent) and returns the id."""
     register_env(RLLIB_ENV_ID, make_agent_env)
     return RLLIB_ENV_ID
-
-
-def describe_training_env(run_env: EnvSpec, train_env_kwargs: Mapping[str, Any]) -> EnvSpec:
-    """The env IMPALA trains on: the run's env with `impala.train_env_kwargs` applied. It must
-    give the memory the same inputs (flat observation size, action count) as the run's env."""
-    if not train_env_kwargs:
-        return run_env
-    try:
-        spec = describe_env(run_env.config.with_kwargs(train_env_kwargs))
-    except ValueError as error:  # EnvSetupError too
-        raise ValueError(f"impala.train_env_kwargs: {error}") from None
-    if (spec.obs_dim, spec.num_actions) != (run_env.obs_dim, run_env.num_actions):
-        raise ValueError(
-            f"impala.train_env_kwargs {dict(train_env_kwargs)} change the env's inputs "
-            f"({spec.obs_dim} observation floats and {spec.num_actions} actions instead of "
-            f"{run_env.obs_dim} and {run_env.num_actions}): the pretrained memory could not "
-            "read them; change only what keeps the spaces (e.g. a length)")
-    return spec

@@ -15,8 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from actors.episode_recorder import EpisodeRecorder
-from envs import (EnvConfig, NoisyTMazeVectorEnv, TMazeConfig, as_env_config, describe_env,
-                  draw_episode_seeds, make_vector_env)
+from envs import EnvSpec, draw_episode_seeds, make_vector_env, random_rollouts
 
 _ENVS_PER_CHUNK = 512
 
@@ -50,37 +49,11 @@ class GeneratedEpisode:
     meta: Mapping[str, Any]
 
 
-def _generate_chunk(
-    tmaze: TMazeConfig, episode_seeds: np.ndarray, rng: np.random.Generator
-) -> list[GeneratedEpisode]:
-    count = len(episode_seeds)
-    env = NoisyTMazeVectorEnv(count, **tmaze.env_kwargs())
-    obs, _ = env.reset(options={"episode_seeds": episode_seeds})
-    lengths, cues = env.episode_lengths.copy(), env.cue_sides.copy()  # before any autoreset
-    horizon = int(lengths.max())
-    all_obs = np.zeros((count, horizon, obs.shape[1]), np.float32)
-    actions = rng.integers(0, 2, size=(count, horizon)).astype(np.int32)
-    rewards = np.zeros((count, horizon), np.float32)
-    for t in range(horizon):
-        all_obs[:, t] = obs
-        obs, reward, _, _, _ = env.step(actions[:, t])
-        rewards[:, t] = reward
-    episodes = []
-    for i in range(count):
-        length = int(lengths[i])
-        success = bool(rewards[i, length - 1] == tmaze.success_reward)
-        meta = {"seed": int(episode_seeds[i]), "length": length, "success": success,
-                "cue_side": int(cues[i]), "env_kwargs": tmaze.env_kwargs(), "policy_id": "random"}
-        episodes.append(GeneratedEpisode(all_obs[i, :length].copy(), actions[i, :length].copy(),
-                                         rewards[i, :length].copy(), meta))
-    return episodes
-
-
-def _generate_any(env: EnvConfig, episode_seeds: np.ndarray, rng: np.random.Generator
+def _generate_any(spec: EnvSpec, episode_seeds: np.ndarray, rng: np.random.Generator
                   ) -> list[GeneratedEpisode]:
     """Any env: one sub-env per episode seed, each run to the end of its first episode."""
-    spec = describe_env(env)
-    vector = make_vector_env(env, len(episode_seeds))
+    env = spec.config
+    vector = make_vector_env(spec, len(episode_seeds))
     recorder = EpisodeRecorder(len(episode_seeds), spec.obs_dim, spec.max_episode_steps)
     obs, _ = vector.reset(options={"episode_seeds": episode_seeds})
     recorder.begin(obs, vector.episode_seeds)
@@ -101,19 +74,18 @@ def _generate_any(env: EnvConfig, episode_seeds: np.ndarray, rng: np.random.Gene
     return [by_seed[int(s)] for s in episode_seeds]
 
 
-def generate_episodes(env: EnvConfig | TMazeConfig, num_episodes: int, seed: int
-                      ) -> list[GeneratedEpisode]:
+def generate_episodes(env: EnvSpec, num_episodes: int, seed: int) -> list[GeneratedEpisode]:
     """`num_episodes` random-policy episodes, the same for the same (env, seed)."""
     if num_episodes < 1:
         raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
-    config = as_env_config(env)
     rng = np.random.default_rng(seed)
     seeds = draw_episode_seeds(rng, num_episodes)
     episodes: list[GeneratedEpisode] = []
     for start in range(0, num_episodes, _ENVS_PER_CHUNK):
         chunk = seeds[start:start + _ENVS_PER_CHUNK]
-        episodes += (_generate_chunk(config.tmaze, chunk, rng) if config.is_tmaze
-                     else _generate_any(config, chunk, rng))
+        fast = random_rollouts(env, chunk, rng)
+        episodes += ([GeneratedEpisode(*rollout) for rollout in fast] if fast is not None
+                     else _generate_any(env, chunk, rng))
     return episodes
 
 
@@ -130,8 +102,7 @@ class InMemorySource:
         return [self.episodes[i] for i in self._rng.integers(0, len(self.episodes), n)]
 
 
-def generated_source(env: EnvConfig | TMazeConfig, num_episodes: int, seed: int
-                     ) -> InMemorySource:
+def generated_source(env: EnvSpec, num_episodes: int, seed: int) -> InMemorySource:
     """A source over `generate_episodes(env, num_episodes, seed)`; as a
     `functools.partial` it is a picklable source factory for `MemUPLearner` (smoke runs)."""
     return InMemorySource(generate_episodes(env, num_episodes, seed), seed=seed)

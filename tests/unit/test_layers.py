@@ -1,4 +1,4 @@
-"""The packages stack as the data flows (docs/design.md §1): envs → trajectory_store → actors →
+"""The packages stack as the data flows (docs/design.md §2): envs → trajectory_store → actors →
 memup_module → learner → app → bench. A module imports only from its own layer or the ones
 below it, so lower layers never reach up into the application; the two phases never import
 each other, and the env is the T-Maze only inside `envs`."""

@@ -1,4 +1,4 @@
-"""What a run lost when Ray itself failed under it, and how to go on (docs/design.md §8, §13).
+"""What a run lost when Ray itself failed under it, and how to go on (docs/design.md §8, §9).
 
 A dead raylet, a lost node or object store, an actor that ran out of restarts: the run dir
 still holds every finished phase (episodes in its Redis, MemUP checkpoints, saved policies), so

@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def checkpoint_figures(run_root: Path, checkpoint: Path, episodes: int, seed: int) -> dict:
-    from envs import as_env_config
     from app.config import load_config
     from learner.memup.checkpoint import load_checkpoint
     from learner.memup.config import MemUPConfig
@@ -54,7 +53,7 @@ def checkpoint_figures(run_root: Path, checkpoint: Path, episodes: int, seed: in
                                 torch.device("cpu"))
     class_values = torch.as_tensor(codec.decode(np.arange(classes)))
     return evaluate(memory, predictor, detector, held_out, config, class_values, ema,
-                    junction=as_env_config(env).is_tmaze)
+                    junction=env.junction_cue)
 
 
 def main() -> int:

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 import time
 
 from actors import CollectorConfig, EpisodeCollector
 from bench.common import write_result
-from envs import TMazeConfig
-from trajectory_store import StoreConfig, TrajectoryStore, start_embedded_redis
+from envs import tmaze_spec
+from trajectory_store import StoreConfig, StoreHandle, TrajectoryStore, start_embedded_redis
 
-TMAZE = TMazeConfig(corridor_length=1000, length_jitter=10)
+TMAZE = tmaze_spec(1000, length_jitter=10)
 
 
 def collect_rate(redis_url: str, num_envs: int, episodes: int) -> dict:
     store_config = StoreConfig(capacity_steps=50_000_000)
     name = f"bench-collect-{num_envs}"
     collect = CollectorConfig(num_envs=num_envs, flush_episodes=64)
-    collector = EpisodeCollector(0, TMAZE.env_kwargs(), dataclasses.asdict(collect), redis_url,
-                                 name, dataclasses.asdict(store_config))
+    collector = EpisodeCollector(0, TMAZE, collect, StoreHandle(redis_url, name, store_config))
     start = time.perf_counter()
     summary = collector.run(max_episodes=episodes)
     elapsed = time.perf_counter() - start

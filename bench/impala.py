@@ -24,7 +24,7 @@ import ray
 import torch
 
 from bench.common import write_result
-from envs import TMazeConfig
+from envs import EnvSpec, tmaze_spec
 from learner.impala import ImpalaConfig, module_settings, train_policy
 from learner.impala.training import build_impala_config
 from learner.memup import MemUPConfig, pretrain_memory
@@ -34,7 +34,7 @@ PRETRAIN_EPISODES = 2000
 THROUGHPUT_ITERATIONS = 8
 
 
-def pretrain(tmaze: TMazeConfig, path: Path) -> dict:
+def pretrain(tmaze: EnvSpec, path: Path) -> dict:
     """Phase I on random-policy episodes until junction accuracy >= 0.99; exports `path`."""
     start = time.perf_counter()
     metrics = pretrain_memory(tmaze, MemUPConfig(), PRETRAIN_EPISODES, path)
@@ -43,7 +43,7 @@ def pretrain(tmaze: TMazeConfig, path: Path) -> dict:
             "wall_s": round(time.perf_counter() - start, 1)}
 
 
-def throughput(tmaze: TMazeConfig, impala: ImpalaConfig, memory: Path) -> dict:
+def throughput(tmaze: EnvSpec, impala: ImpalaConfig, memory: Path) -> dict:
     """Env steps/s of whole `algo.train()` iterations after two warm-up iterations."""
     torch.set_num_threads(impala.num_threads)  # as train_policy does (phase I sets its own)
     model_config = module_settings(impala, memory_path=memory, baseline=False)
@@ -71,7 +71,7 @@ def to_target(length: int, impala: ImpalaConfig, memory: Path, out_dir: Path,
               baseline_factors: tuple[int, ...]) -> dict:
     """MemUP policy until >= target success, then the baseline with the same env steps (and
     with `factor` times as many, for each further factor)."""
-    tmaze = TMazeConfig(corridor_length=length)
+    tmaze = tmaze_spec(length)
     policy = train_policy(tmaze, impala, memory_path=memory, policy_dir=RunDir(out_dir).policy,
                           progress=False)
     keep = ("success_rate", "mean_return", "env_steps", "wall_s", "eval_s", "iterations",
@@ -109,12 +109,12 @@ def run(quick: bool = False, memories: dict[int, Path] | None = None) -> dict:
                 else:
                     memories[length] = Path(scratch) / f"memory-{length}.pt"
                     result["pretraining"][str(length)] = pretrain(
-                        TMazeConfig(corridor_length=length), memories[length])
+                        tmaze_spec(length), memories[length])
             longest = max(lengths)
             for runners in (0,) if quick else (0, 1, 2):
                 setting = dataclasses.replace(impala, num_env_runners=runners)
                 result["throughput"][f"L{longest}_env_runners_{runners}"] = throughput(
-                    TMazeConfig(corridor_length=longest), setting, memories[longest])
+                    tmaze_spec(longest), setting, memories[longest])
             for length in lengths:
                 result["to_target"][f"L{length}"] = to_target(
                     length, impala, memories[length], Path(scratch) / f"run-{length}",

@@ -31,7 +31,7 @@ import ray
 import torch
 
 from bench.common import write_result
-from envs import TMazeConfig, make_vector_env
+from envs import EnvSpec, make_vector_env, tmaze_spec
 from envs.agent_inputs import PrevActionRewardVector
 from learner.impala import ImpalaConfig, module_settings
 from learner.impala.training import build_impala_config
@@ -41,7 +41,7 @@ from memup_module import Memory, MemoryConfig, save_memory
 class PlainLoop:
     """The module stepping `mazes` mazes with sampled actions, nothing else; `run` resumes it."""
 
-    def __init__(self, module, tmaze: TMazeConfig, mazes: int) -> None:
+    def __init__(self, module, tmaze: EnvSpec, mazes: int) -> None:
         self.env = PrevActionRewardVector(make_vector_env(tmaze, mazes))
         self.x, _ = self.env.reset(seed=0)
         self.memory, self.head, self.mazes = module.memory, module.policy_head, mazes
@@ -87,7 +87,7 @@ def measure(mazes: int, length: int, seconds: float, rounds: int, memory: Path,
             lean: bool) -> dict:
     """Loop, `sample` and `train` rates, interleaved in `rounds` rounds of seconds / rounds
     each, so load from other processes touches all three alike."""
-    tmaze = TMazeConfig(corridor_length=length)
+    tmaze = tmaze_spec(length)
     impala = ImpalaConfig(num_env_runners=0, num_envs_per_env_runner=mazes,
                           rollout_fragment_length=64,
                           train_batch_size_per_learner=max(4096, 64 * mazes),

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from envs import TMazeConfig
-from learner.impala.inputs.env import make_agent_env
+from envs import tmaze_spec
+from learner.impala.inputs.env import make_agent_env, rllib_env_config
 from learner.impala.evaluation.workers import evaluate_streamed, usable_cores
 from learner.impala.evaluation.held_out import held_out_seeds
 from learner.run_dir import RunDir
@@ -38,7 +38,7 @@ def policy(scratch: Path) -> tuple[Path, str]:
     if run:
         return RunDir(run).policy, "saved policy of a trained run"
     torch.manual_seed(0)
-    env = make_agent_env(TMazeConfig(10).env_kwargs())
+    env = make_agent_env(rllib_env_config(tmaze_spec(10)))
     spec = RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
                         action_space=env.action_space, model_config=policy_model_config())
     spec.build().save_to_path(scratch / "policy")
@@ -47,7 +47,7 @@ def policy(scratch: Path) -> tuple[Path, str]:
 
 def _time(policy_dir: Path, module: MemUPPolicyModule, length: int, workers: int) -> dict:
     torch.set_num_threads(1)
-    result = evaluate_streamed(policy_dir, TMazeConfig(length, length_jitter=10),
+    result = evaluate_streamed(policy_dir, tmaze_spec(length, length_jitter=10),
                                held_out_seeds(3_000_017, EPISODES), workers, module)
     timing = {"workers": workers, "corridor_length": length, "episodes": EPISODES,
               "wall_s": round(result.wall_s, 2), "batched_steps": result.batched_steps,

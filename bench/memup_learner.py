@@ -45,12 +45,12 @@ TARGET = 0.99
 # ------------------------------------------------------------------------------ child tasks
 def _trainer(length: int, episodes: int, seed: int, **overrides):
     """A trainer on `episodes` freshly generated random-policy episodes, and their env steps."""
-    from envs import TMazeConfig
+    from envs import tmaze_spec
     from learner.memup.inputs.episodes import InMemorySource, generate_episodes
     from learner.memup.training import MemUPTrainer
     from learner.memup import MemUPConfig
 
-    tmaze = TMazeConfig(corridor_length=length)
+    tmaze = tmaze_spec(length)
     data = generate_episodes(tmaze, episodes, 10_000 + seed)
     config = MemUPConfig(seed=seed, **overrides)
     trainer = MemUPTrainer(config, InMemorySource(data, seed), tmaze)
@@ -93,11 +93,11 @@ def _peak_rss_mb() -> float:
 def _fill_store(url: str, length: int, episodes: int) -> None:
     """Generates the episodes and inserts them (run in another process, so that what
     generating and encoding them leaves behind is not counted as the learner's)."""
-    from envs import TMazeConfig
+    from envs import tmaze_spec
     from learner.memup.inputs.episodes import generate_episodes
     from trajectory_store import Episode, TrajectoryStore
 
-    data = generate_episodes(TMazeConfig(corridor_length=length), episodes, 10_000)
+    data = generate_episodes(tmaze_spec(length), episodes, 10_000)
     with TrajectoryStore.connect(url, "bench", capacity_steps=10**9,
                                  max_episode_length=2 * length + 1000, seed=0) as store:
         for part in range(0, len(data), 8):
@@ -121,13 +121,13 @@ def child_memory(length: int, device: str, episodes: int = 150, updates: int = 3
 
     import torch
 
-    from envs import TMazeConfig
+    from envs import tmaze_spec
     from learner.memup import MemUPConfig
     from learner.memup.inputs.episodes import InMemorySource, generate_episodes
     from learner.memup.training import MemUPTrainer
     from trajectory_store import TrajectoryStore, start_embedded_redis
 
-    tmaze = TMazeConfig(corridor_length=length)
+    tmaze = tmaze_spec(length)
     config = MemUPConfig(seed=0, device=device)
     if source == "memory":
         data = generate_episodes(tmaze, episodes, 10_000)

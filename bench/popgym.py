@@ -62,7 +62,7 @@ def run_one(task: str, selection: str) -> dict:
                         f"{time.strftime('%Y%m%d-%H%M%S')}")
     save_config(config, run.config)
     figures = run_pipeline(config, run, dashboard=False)
-    row = {"task": task, "env_id": config.env.id, "selection": selection, "run_dir":
+    row = {"task": task, "env_id": config.env.config.id, "selection": selection, "run_dir":
            str(run.root.relative_to(ROOT))}
     row.update({name: figures.get(key) for name, key in _ROW_KEYS.items()})
     records = read_metrics(run.metrics)

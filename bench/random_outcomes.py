@@ -39,7 +39,7 @@ def task_outcomes(task: str, episodes: int, seed: int) -> dict:
     positive = np.array([int(np.sum(e.reward > 0)) for e in generated])  # steps per episode
     distinct = np.unique(np.concatenate([e.reward for e in generated]))
     return {
-        "task": task, "env_id": env.id, "episodes": episodes, "seed": seed,
+        "task": task, "env_id": env.config.id, "episodes": episodes, "seed": seed,
         "mean_length": float(lengths.mean()),
         "terminated_fraction": float(1.0 - truncated.mean()),
         "positive_reward_episode_fraction": float((positive > 0).mean()),

@@ -42,8 +42,8 @@ def run_row(run: RunDir, note: str) -> dict:
     store = _last_store_metrics(run)
     return {
         "preset": config.name,
-        "env_id": config.env.id,
-        "trained_length": config.env.tmaze.corridor_length if config.env.is_tmaze else None,
+        "env_id": config.env.config.id,
+        "trained_length": config.env.corridor_length,
         "policy_train_env_kwargs": config.impala.train_env_kwargs or None,
         "store_episodes": store.get("store/episodes"),
         "store_steps": store.get("store/steps"),

@@ -1,25 +1,22 @@
 """A collector fed any gymnasium env (POPGym here) stores whole, replayable episodes in Redis."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 
-from actors import EpisodeCollector
-from envs import EnvConfig, make_env
-from trajectory_store import StoreConfig, TrajectoryStore
+from actors import CollectorConfig, EpisodeCollector
+from envs import EnvConfig, EnvSpec, describe_env, make_env
+from trajectory_store import StoreConfig, StoreHandle
 
 pytest.importorskip("popgym")
 COUNT_RECALL = EnvConfig("popgym-CountRecallEasy-v0", {}, ("popgym",))
 
 
-def collect(env: EnvConfig, redis_server, store_name: str, episodes: int) -> list:
-    store_config = StoreConfig(capacity_steps=1_000_000)
-    collector = EpisodeCollector(0, env.to_plain(), {"num_envs": 4, "flush_episodes": 4},
-                                 redis_server.url, store_name,
-                                 dataclasses.asdict(store_config), base_seed=3)
+def collect(env: EnvSpec, redis_server, store_name: str, episodes: int) -> list:
+    handle = StoreHandle(redis_server.url, store_name, StoreConfig(capacity_steps=1_000_000))
+    collector = EpisodeCollector(0, env, CollectorConfig(num_envs=4, flush_episodes=4), handle,
+                                 base_seed=3)
     summary = collector.run(max_episodes=episodes)
-    store = TrajectoryStore.from_config(redis_server.url, store_name, None)
+    store = handle.attached().connect()
     try:
         stored = list(store.iterate())
     finally:
@@ -28,10 +25,10 @@ def collect(env: EnvConfig, redis_server, store_name: str, episodes: int) -> lis
     return stored
 
 
-def replay(env: EnvConfig, episode) -> None:
+def replay(env: EnvSpec, episode) -> None:
     """gymnasium.make(id, **kwargs), reset(seed=the episode's seed), the stored actions."""
-    single = make_env(EnvConfig(episode.meta["env_id"], episode.meta["env_kwargs"],
-                                env.imports, env.wrappers))
+    single = make_env(describe_env(EnvConfig(episode.meta["env_id"], episode.meta["env_kwargs"],
+                                             env.config.imports, env.config.wrappers)))
     obs, _ = single.reset(seed=int(episode.meta["seed"]))
     for t, action in enumerate(episode.action):
         np.testing.assert_array_equal(episode.obs[t], obs)
@@ -41,7 +38,8 @@ def replay(env: EnvConfig, episode) -> None:
 
 
 def test_popgym_episodes_are_stored_whole_and_replay_from_their_seed(redis_server, store_name):
-    stored = collect(COUNT_RECALL, redis_server, store_name, 10)
+    count_recall = describe_env(COUNT_RECALL)
+    stored = collect(count_recall, redis_server, store_name, 10)
     assert {e.obs.shape[1] for e in stored} == {4}  # MultiDiscrete([2, 2]) one-hot
     assert len({e.meta["seed"] for e in stored}) == 10
     for episode in stored:
@@ -49,11 +47,11 @@ def test_popgym_episodes_are_stored_whole_and_replay_from_their_seed(redis_serve
         assert episode.meta["terminated"] and not episode.meta["truncated"]
         assert episode.meta["success"] is None  # popgym does not say
         assert episode.action.max() < 27
-        replay(COUNT_RECALL, episode)
+        replay(count_recall, episode)
 
 
 def test_truncated_episodes_are_stored_and_marked(redis_server, store_name):
-    cartpole = EnvConfig("CartPole-v1", {"max_episode_steps": 6})
+    cartpole = describe_env(EnvConfig("CartPole-v1", {"max_episode_steps": 6}))
     stored = collect(cartpole, redis_server, f"{store_name}-cut", 12)
     assert any(e.meta["truncated"] for e in stored)
     for episode in stored:

@@ -9,10 +9,10 @@ import pytest
 import ray
 
 from actors import CollectorConfig, CollectorFleet, EpisodeCollector, collect_episodes
-from envs import NoisyTMaze, TMazeConfig
-from trajectory_store import StoreConfig, TrajectoryStore
+from envs import NoisyTMaze, tmaze_spec
+from trajectory_store import StoreConfig, StoreHandle
 
-TMAZE = TMazeConfig(corridor_length=30, length_jitter=5)
+TMAZE = tmaze_spec(30, length_jitter=5)
 
 
 def assert_complete_and_replayable(episode) -> None:
@@ -28,13 +28,12 @@ def assert_complete_and_replayable(episode) -> None:
 
 
 def test_serial_collector_fills_the_store_with_complete_episodes(redis_server, store_name):
-    store_config = StoreConfig(capacity_steps=1_000_000)
+    handle = StoreHandle(redis_server.url, store_name, StoreConfig(capacity_steps=1_000_000))
     collector = EpisodeCollector(
-        0, TMAZE.env_kwargs(), {"num_envs": 8, "flush_episodes": 10}, redis_server.url,
-        store_name, store_config.__dict__, base_seed=1,
+        0, TMAZE, CollectorConfig(num_envs=8, flush_episodes=10), handle, base_seed=1,
     )
     summary = collector.run(max_episodes=45)
-    store = TrajectoryStore.from_config(redis_server.url, store_name, None)
+    store = handle.attached().connect()
     try:
         assert summary["collector/episodes"] == store.stats().episodes == 45
         episodes = list(store.iterate())
@@ -48,12 +47,12 @@ def test_serial_collector_fills_the_store_with_complete_episodes(redis_server, s
 
 
 def test_fleet_meets_its_quota_and_stops_cleanly(ray_local, redis_server, store_name):
-    store_config = StoreConfig(capacity_steps=1_000_000)
+    handle = StoreHandle(redis_server.url, store_name, StoreConfig(capacity_steps=1_000_000))
     collect = CollectorConfig(num_collectors=2, num_envs=16, flush_episodes=8,
                               num_cpus_per_collector=0.5)
-    summaries = collect_episodes(TMAZE, collect, redis_server.url, store_name, store_config,
-                                 num_episodes=200, base_seed=3, timeout_s=120)
-    store = TrajectoryStore.from_config(redis_server.url, store_name, None)
+    summaries = collect_episodes(TMAZE, collect, handle, num_episodes=200, base_seed=3,
+                                 timeout_s=120)
+    store = handle.attached().connect()
     try:
         stats = store.stats()
         assert stats.episodes >= 200
@@ -76,8 +75,9 @@ def test_killed_collector_is_restarted_and_leaves_no_partial_episode(
     store_config = StoreConfig(capacity_steps=5_000_000)
     collect = CollectorConfig(num_collectors=1, num_envs=16, flush_episodes=16,
                               num_cpus_per_collector=0.5)
-    store = TrajectoryStore.from_config(redis_server.url, store_name, store_config)
-    fleet = CollectorFleet.start(TMAZE, collect, redis_server.url, store_name, store_config)
+    handle = StoreHandle(redis_server.url, store_name, store_config)
+    store = handle.connect()
+    fleet = CollectorFleet.start(TMAZE, collect, handle)
     try:
         fleet.wait_for_episodes(store, 50, timeout_s=60)
         pid = ray.get(fleet.actors[0].summary.remote())["collector/pid"]
@@ -102,8 +102,9 @@ def test_back_pressure_holds_collectors_until_the_learner_samples(
                                rate_tolerance=20.0)
     collect = CollectorConfig(num_collectors=1, num_envs=16, flush_episodes=4,
                               insert_timeout_s=0.5, num_cpus_per_collector=0.5)
-    store = TrajectoryStore.from_config(redis_server.url, store_name, store_config)
-    fleet = CollectorFleet.start(TMAZE, collect, redis_server.url, store_name, store_config)
+    handle = StoreHandle(redis_server.url, store_name, store_config)
+    store = handle.connect()
+    fleet = CollectorFleet.start(TMAZE, collect, handle)
     try:
         fleet.wait_for_episodes(store, 10, timeout_s=60)
         time.sleep(3)  # a free-running collector would insert thousands of episodes by now

@@ -9,7 +9,7 @@ import ray
 import torch
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from envs import EnvConfig
+from envs import EnvConfig, describe_env
 from learner.impala.config import ImpalaConfig
 from learner.impala.evaluation.held_out import greedy_evaluate, sampled_evaluate
 from learner.impala.training import train_policy
@@ -17,7 +17,7 @@ from memup_module import Memory, MemoryConfig, save_memory
 
 pytest.importorskip("popgym")
 
-REPEAT_FIRST = EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",))
+REPEAT_FIRST = describe_env(EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)))
 TINY = dict(num_env_runners=0, num_envs_per_env_runner=16, rollout_fragment_length=16,
             max_seq_len=17, train_batch_size_per_learner=512, minibatch_size=256, lr=0.01,
             eval_every_iterations=2, eval_episodes=200, max_env_steps=2048)

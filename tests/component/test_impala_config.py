@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from app.config_io import ConfigError, build
 from learner.impala.config import ImpalaConfig
+from learner.impala.inputs.env import rllib_env_config
 from learner.impala.training import build_impala_config, module_settings
 
 
@@ -50,13 +51,13 @@ def test_rllib_config_carries_the_preset(tmp_path) -> None:
     impala = ImpalaConfig(lr=2e-3, entropy_coeff=0.01, vf_loss_coeff=0.1, gamma=0.95,
                           grad_clip=5.0, max_seq_len=20)
     model_config = module_settings(impala, memory_path=None, baseline=True)
-    config = build_impala_config(TMazeConfig(50), impala, model_config, cluster={"GPU": 1.0})
+    config = build_impala_config(tmaze_spec(50), impala, model_config, cluster={"GPU": 1.0})
     assert (config.lr, config.entropy_coeff, config.vf_loss_coeff, config.gamma,
             config.grad_clip) == (2e-3, 0.01, 0.1, 0.95, 5.0)
     assert config.num_envs_per_env_runner == impala.num_envs_per_env_runner
     assert config.gym_env_vectorize_mode == "vector_entry_point"
     assert (config.num_learners, config.num_gpus_per_learner) == (1, 1.0)
-    assert config.env_config == TMazeConfig(50).env_kwargs()
+    assert config.env_config == rllib_env_config(tmaze_spec(50))
     assert config.rl_module_spec.model_config["max_seq_len"] == 20
     assert config.timeout_s_sampler_manager == impala.sampler_wait_s > 0  # no spinning driver
 
@@ -65,14 +66,14 @@ def test_on_a_cluster_env_runners_fill_the_workers_and_the_learner_stays_on_the_
     impala = ImpalaConfig()
     model_config = module_settings(impala, memory_path=None, baseline=True)
     cluster = {"CPU": 5.0, "GPU": 1.0, "memup_head": 1.0, "memup_worker": 2.0}
-    config = build_impala_config(TMazeConfig(50), impala, model_config, cluster=cluster,
+    config = build_impala_config(tmaze_spec(50), impala, model_config, cluster=cluster,
                                  worker_cpus=4)
     assert config.num_env_runners == 4
     assert config.custom_resources_per_env_runner == {"memup_worker": 0.001}
     assert config.custom_resources_per_learner == {"memup_head": 0.001}
     # One machine: no marked nodes, "auto" samples on the driver.
-    local = build_impala_config(TMazeConfig(50), impala, model_config, cluster={"CPU": 2.0})
+    local = build_impala_config(tmaze_spec(50), impala, model_config, cluster={"CPU": 2.0})
     assert (local.num_env_runners, local.custom_resources_per_env_runner) == (0, {})
-    fixed = build_impala_config(TMazeConfig(50), ImpalaConfig(num_env_runners=1), model_config,
+    fixed = build_impala_config(tmaze_spec(50), ImpalaConfig(num_env_runners=1), model_config,
                                 cluster=cluster, worker_cpus=4)
     assert fixed.num_env_runners == 1

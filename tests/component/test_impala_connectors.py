@@ -11,13 +11,13 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.connectors import BatchAgentInputs, SampleActions
 from learner.impala.training import build_impala_config, module_settings
 from memup_module import Memory, MemoryConfig, save_memory
 
-TMAZE = TMazeConfig(corridor_length=6, length_jitter=2)
+TMAZE = tmaze_spec(6, length_jitter=2)
 IMPALA = ImpalaConfig(num_envs_per_env_runner=8, rollout_fragment_length=5, max_seq_len=6,
                       train_batch_size_per_learner=40, minibatch_size=40)
 

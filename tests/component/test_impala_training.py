@@ -11,14 +11,15 @@ import torch
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from envs import TMazeConfig
+from app.config import training_env
+from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.evaluation.held_out import greedy_evaluate
 from learner.impala.training import build_impala_config, module_settings, train_policy
 from memup_module import Memory, MemoryConfig, save_memory
 from memup_module.rl_module import MemUPPolicyModule
 
-TMAZE = TMazeConfig(corridor_length=6, length_jitter=2)
+TMAZE = tmaze_spec(6, length_jitter=2)
 SMALL = dict(num_envs_per_env_runner=16, rollout_fragment_length=8, max_seq_len=9,
              train_batch_size_per_learner=128, minibatch_size=64, lr=0.01,
              eval_every_iterations=1, eval_episodes=200)
@@ -138,10 +139,11 @@ def test_train_env_kwargs_train_on_short_mazes_and_evaluate_on_the_runs_own(
     ray_session, memory_file: Path, tmp_path: Path
 ) -> None:
     logged: list[dict] = []
-    run_maze = TMazeConfig(corridor_length=40, length_jitter=0)
+    run_maze = tmaze_spec(40, length_jitter=0)
     impala = ImpalaConfig(**SMALL, max_env_steps=256, target_success=1.0,
                           train_env_kwargs={"corridor_length": 3})
-    train_policy(run_maze, impala, memory_path=memory_file, policy_dir=tmp_path / "policy",
+    train_policy(run_maze, impala, train_env=training_env(run_maze, impala.train_env_kwargs),
+                 memory_path=memory_file, policy_dir=tmp_path / "policy",
                  on_metrics=lambda step, m: logged.append(m), progress=False)
     # 16 steps per sub-env: 40-step mazes would have ended no episode, 3-step ones several each.
     assert logged[-1]["impala/episodes"] >= 3 * SMALL["num_envs_per_env_runner"]

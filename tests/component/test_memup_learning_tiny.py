@@ -7,14 +7,14 @@ import numpy as np
 
 import pytest
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.inputs.episodes import generated_source
 from learner.memup.training import MemUPTrainer
 
 
 def test_detector_puts_its_top_score_on_the_junction():
-    tmaze = TMazeConfig(corridor_length=30)
+    tmaze = tmaze_spec(30)
     trainer = MemUPTrainer(MemUPConfig(eval_episodes=64), generated_source(tmaze, 200, 0), tmaze)
     trainer.train(400)
     metrics = trainer.evaluate()
@@ -30,7 +30,7 @@ def test_detector_puts_its_top_score_on_the_junction():
 
 
 def test_tiny_tmaze_is_learned():
-    tmaze = TMazeConfig(corridor_length=10)
+    tmaze = tmaze_spec(10)
     config = MemUPConfig(eval_every=50, eval_episodes=200, max_updates=2000, seed=1)
     trainer = MemUPTrainer(config, generated_source(tmaze, 300, 1), tmaze)
     metrics = trainer.train_until(progress=False)

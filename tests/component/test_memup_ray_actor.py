@@ -6,14 +6,14 @@ import pytest
 import ray
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.memup import MemUPConfig
 from learner.memup.learner import learner_actor_options, start_memup_learner
 from learner.memup.inputs.episodes import generated_source
 from learner.metrics import read_metrics
 from memup_module import MemoryConfig, load_memory
 
-TMAZE = TMazeConfig(corridor_length=8, length_jitter=2)
+TMAZE = tmaze_spec(8, length_jitter=2)
 CONFIG = MemUPConfig(batch_slots=8, eval_episodes=16, checkpoint_every=4, prefetch_episodes=16,
                      detector_warmup_updates=5, memory=MemoryConfig(hidden_size=16))
 SOURCE = functools.partial(generated_source, TMAZE, 40, 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 from learner.impala.evaluation.held_out import held_out_seeds
 from learner.impala.evaluation.streaming import stream_evaluate
 from policies import small_policy
@@ -32,11 +32,12 @@ def test_peak_memory_is_flat_in_the_episode_length():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    policy = small_policy(TMazeConfig(10), hidden_size=HIDDEN, head_hiddens=(16,))
+    policy = small_policy(tmaze_spec(10), hidden_size=HIDDEN, head_hiddens=(16,))
     seeds = held_out_seeds(0, EPISODES)
 
     def evaluate(length: int):
-        return lambda: stream_evaluate(policy, TMazeConfig(length, length_jitter=0), seeds)
+        spec = tmaze_spec(length, length_jitter=0)
+        return lambda: stream_evaluate(policy, spec, seeds)
 
     try:
         evaluate(100)()  # warm up allocator and kernels

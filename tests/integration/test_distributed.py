@@ -13,8 +13,8 @@ import ray
 from ray.cluster_utils import Cluster
 
 from actors import CollectorConfig, collect_episodes
-from envs import TMazeConfig
-from trajectory_store import StoreConfig
+from envs import tmaze_spec
+from trajectory_store import StoreConfig, StoreHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -26,10 +26,9 @@ def test_collectors_spread_over_both_nodes(redis_server, store_name):
     ray.init(address=cluster.address)
     try:
         collect = CollectorConfig(num_collectors=2, num_envs=8, flush_episodes=4)
-        summaries = collect_episodes(TMazeConfig(corridor_length=5, length_jitter=0), collect,
-                                     redis_server.url, store_name,
-                                     StoreConfig(capacity_steps=100_000), num_episodes=40,
-                                     timeout_s=120)
+        store = StoreHandle(redis_server.url, store_name, StoreConfig(capacity_steps=100_000))
+        summaries = collect_episodes(tmaze_spec(5, length_jitter=0), collect, store,
+                                     num_episodes=40, timeout_s=120)
         nodes = {s["collector/node_id"] for s in summaries}
         assert len(summaries) == 2 and len(nodes) == 2
     finally:

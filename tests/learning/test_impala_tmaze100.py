@@ -8,7 +8,7 @@ import pytest
 import ray
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from envs import TMazeConfig
+from envs import tmaze_spec
 
 from learner.impala.config import ImpalaConfig
 from learner.impala.evaluation.held_out import greedy_evaluate
@@ -16,7 +16,7 @@ from learner.impala.training import train_policy
 from learner.memup import MemUPConfig
 from learner.memup.training import pretrain_memory
 
-TMAZE = TMazeConfig(corridor_length=100)
+TMAZE = tmaze_spec(100)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,9 @@
 
 import pytest
 
-from envs import EnvConfig
+from envs import EnvConfig, describe_env
 from learner.memup import MemUPConfig
+from learner.memup.config import with_env_sizes
 from learner.memup.inputs.episodes import generated_source
 from learner.memup.training import MemUPTrainer
 
@@ -12,9 +13,10 @@ pytest.importorskip("popgym")
 
 
 def test_memup_memory_gain_on_repeat_first_easy(tmp_path):
-    env = EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",))
+    env = describe_env(EnvConfig("popgym-RepeatFirstEasy-v0", {}, ("popgym",)))
     config = MemUPConfig(batch_slots=32, rollout=4, top_k=4, max_updates=2000, eval_every=500,
                          eval_episodes=128, prefetch_episodes=0, memory={"hidden_size": 64})
+    config = with_env_sizes(config, env.obs_dim, env.num_actions)
     trainer = MemUPTrainer(config, generated_source(env, 512, seed=0), env)
     try:
         metrics = trainer.train_until(progress=False)

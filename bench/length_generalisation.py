@@ -4,8 +4,8 @@ longer and longer mazes, one row per (preset, L) in `bench/results/length_genera
     make train CONFIG=configs/tmaze-10000.yaml RUN_NAME=t10k
     python -m bench.length_generalisation --run-dir runs/t10k --corridor-length 10000 1e5 1e6
 
-Rows of other presets already in the file stay, so the README's table grows one run at a time;
-a preset's rows at the lengths given are replaced. Not in `make bench`: it needs trained runs.
+Rows of other presets already in the file stay, so docs/results.md §5's table grows one run at a
+time; a preset's rows at the lengths given are replaced. Not in `make bench`: it needs trained runs.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Cost of `memup evaluate` at long lengths: wall time of 64 held-out episodes at L = 10 000 in
 one process and at L = 100 000 split over one worker process per core
-(`learner.impala.evaluation.workers`), per batched step, and the extrapolation to L = 1 000 000 (issue #12's goal: 64 episodes of
-T-Maze-1 000 000 in at most 10 min on 2 cores). `MEMUP_BENCH_FULL=1` also runs L = 1 000 000
-itself (~10 min).
+(`learner.impala.evaluation.workers`), per batched step, and the extrapolation to
+L = 1 000 000 (issue #12's goal: 64 episodes of T-Maze-1 000 000 in at most 10 min on 2 cores).
+`MEMUP_BENCH_FULL=1` also runs L = 1 000 000 itself (~10 min).
 
 The cost does not depend on the weights, so by default the policy is a freshly built
 `MemUPPolicyModule` of the presets' size (LSTM-256 memory); `MEMUP_BENCH_RUN=runs/x` times a

@@ -30,7 +30,7 @@ def random_rollouts(spec: EnvSpec, episode_seeds: np.ndarray, rng: np.random.Gen
     lengths, cues = env.episode_lengths.copy(), env.cue_sides.copy()  # before any autoreset
     horizon = int(lengths.max())
     all_obs = np.zeros((count, horizon, obs.shape[1]), np.float32)
-    actions = rng.integers(0, 2, size=(count, horizon)).astype(np.int32)
+    actions = rng.integers(0, spec.num_actions, size=(count, horizon)).astype(np.int32)
     rewards = np.zeros((count, horizon), np.float32)
     for t in range(horizon):
         all_obs[:, t] = obs

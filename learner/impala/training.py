@@ -6,10 +6,10 @@
     # RLModule.from_checkpoint(run.policy) restores it
 
 Loop: `algo.train()` (sample one train batch with the EnvRunners, Adam steps on its
-minibatches) until the env-step budget is spent or, on the T-Maze, greedy success on held-out
-episodes reaches `target_success` (envs that report success). Other envs always train for the whole budget: their
-success rate (return > 0) is too rough a figure to stop on, and POPGym's protocol compares
-returns at a fixed budget. Each evaluation round (greedy and sampled held-out returns) goes to
+minibatches) until the env-step budget is spent or, for an env that reports success (the
+T-Maze), greedy success on held-out episodes reaches `target_success`. Other envs always train
+for the whole budget: their success rate (return > 0) is too rough a figure to stop on, and
+POPGym's protocol compares returns at a fixed budget. Each evaluation round (greedy and sampled held-out returns) goes to
 `on_metrics` and `memup_impala_*` gauges. MMER (POPGym's max-mean episodic return) is the
 running maximum of the sampled policy's mean episodic return: RLlib's training
 `episode_return_mean` once it averages a full smoothing window of episodes, and the sampled
@@ -176,9 +176,12 @@ def train_policy(
     on_metrics: MetricsCallback | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Trains until `impala.max_env_steps` (on the T-Maze: or until greedy success >=
-    `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
+    """Trains on `train_env` (default: `env`) until `impala.max_env_steps` (an env that reports
+    success: or until greedy success on `env` >= `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
     success rate, greedy and sampled mean return, MMER, env steps, wall-clock s, iterations."""
+    if train_env is None and impala.train_env_kwargs:
+        raise ValueError("impala.train_env_kwargs are set: pass train_env (RunConfig.train_env "
+                         "resolves it) so that phase II trains on that env")
     spec, train_env = env, train_env or env
     model_config = module_settings(impala, memory_path=memory_path, baseline=baseline,
                                    env_spec=spec)
@@ -287,8 +290,8 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
 
 def _greedy_evaluation(module: RLModule, env: EnvSpec, impala: ImpalaConfig,
                        whole_set: bool) -> GreedyResult:
-    """The held-out greedy evaluation; on the T-Maze (`junction_cue`) by the streamed evaluator, which gives
-    the same result at a fraction of the cost (its observation terms are batched over time),
+    """The held-out greedy evaluation; for an env with a `junction_cue` (the T-Maze) by the
+    streamed evaluator, which gives the same result at a fraction of the cost (its observation terms are batched over time),
     first on the screening episodes unless `whole_set`."""
     if env.junction_cue:
         seeds = held_out_seeds(impala.eval_seed, impala.eval_episodes)

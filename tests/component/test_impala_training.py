@@ -135,6 +135,13 @@ def test_missing_memory_file_says_how_to_get_one(tmp_path: Path) -> None:
                      policy_dir=tmp_path / "policy", progress=False)
 
 
+def test_train_env_kwargs_without_the_env_they_give_are_refused(tmp_path: Path) -> None:
+    impala = ImpalaConfig(**SMALL, train_env_kwargs={"corridor_length": 3})
+    with pytest.raises(ValueError, match="pass train_env"):
+        train_policy(TMAZE, impala, memory_path=None, baseline=True,
+                     policy_dir=tmp_path / "policy", progress=False)
+
+
 def test_train_env_kwargs_train_on_short_mazes_and_evaluate_on_the_runs_own(
     ray_session, memory_file: Path, tmp_path: Path
 ) -> None:

@@ -24,7 +24,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from trajectory_store.errors import InvalidEpisodeError
-from trajectory_store.schema import DTYPES, MAX_OBS_DIM, META_FIELDS, SCHEMA_VERSION, plain_value
+from trajectory_store.schema import (
+    DTYPES,
+    MAX_OBS_DIM,
+    META_FIELDS,
+    SCHEMA_VERSION,
+    plain_value,
+    upgrade_meta,
+)
 
 DEFAULT_MAX_EPISODE_LENGTH = 100_000
 _ID_RE = re.compile(r"[0-9a-f]{32}")
@@ -68,6 +75,8 @@ class Episode:
         seed: int,
         collector_id: str,
         policy_id: str,
+        policy_version: int | None = None,
+        memory_version: int | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
         terminated: bool = True,
         truncated: bool = False,
@@ -86,6 +95,8 @@ class Episode:
             "seed": seed,
             "collector_id": collector_id,
             "policy_id": policy_id,
+            "policy_version": policy_version,
+            "memory_version": memory_version,
             "length": int(obs_arr.shape[0]) if obs_arr.ndim else 0,
             "return": float(np.sum(reward_arr, dtype=np.float64)),
             "success": success,
@@ -205,6 +216,7 @@ def check_return(declared: float, reward_sum: float) -> None:
 def _check_meta(meta: object, length: int, reward: np.ndarray | None) -> dict[str, Any]:
     if not isinstance(meta, Mapping):
         raise InvalidEpisodeError(f"meta must be a mapping, got {type(meta).__name__}")
+    meta = upgrade_meta(meta)
     missing = [k for k in META_FIELDS if k not in meta]
     unknown = sorted(str(k) for k in meta if k not in META_FIELDS)
     if missing or unknown:
@@ -235,6 +247,9 @@ def _check_meta(meta: object, length: int, reward: np.ndarray | None) -> dict[st
         raise InvalidEpisodeError(f"meta['return'] must be finite, got {out['return']!r}")
     if not (out["terminated"] or out["truncated"]):
         raise InvalidEpisodeError("only complete episodes are stored: set terminated=True or truncated=True")
+    for key in ("policy_version", "memory_version"):
+        if out[key] is not None and out[key] < 0:
+            raise InvalidEpisodeError(f"meta[{key!r}] must be >= 0 or None, got {out[key]}")
     if out["created_at_ns"] < 0:
         raise InvalidEpisodeError(f"meta['created_at_ns'] must be >= 0, got {out['created_at_ns']}")
     if out["schema_version"] != SCHEMA_VERSION:

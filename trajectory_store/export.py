@@ -27,6 +27,8 @@ _ARROW_META_TYPE = {  # seed spans the whole uint64 range; everything else is a 
     "seed": pa.uint64(),
     "collector_id": pa.string(),
     "policy_id": pa.string(),
+    "policy_version": pa.int64(),
+    "memory_version": pa.int64(),
     "length": pa.int64(),
     "return": pa.float64(),
     "success": pa.bool_(),
@@ -35,13 +37,14 @@ _ARROW_META_TYPE = {  # seed spans the whole uint64 range; everything else is a 
     "created_at_ns": pa.int64(),
     "schema_version": pa.int32(),
 }
+_NULLABLE = {"success", "policy_version", "memory_version"}
 assert set(_ARROW_META_TYPE) == set(_META_COLUMNS), "export.py must follow schema.META_FIELDS"
 
 
 def parquet_schema(obs_dim: int) -> pa.Schema:
     fields = [pa.field("episode_id", pa.string(), nullable=False), pa.field("t", pa.int32(), nullable=False)]
     fields += list(arrow_schema(obs_dim))
-    fields += [pa.field(k, _ARROW_META_TYPE[k], nullable=(k == "success")) for k in _META_COLUMNS]
+    fields += [pa.field(k, _ARROW_META_TYPE[k], nullable=k in _NULLABLE) for k in _META_COLUMNS]
     return pa.schema(fields)
 
 
@@ -71,7 +74,8 @@ def read_parquet_episodes(path: str | os.PathLike[str]) -> Iterator[Episode]:
     ends = np.r_[starts[1:], len(ids)].astype(np.int64)
     for start, end in zip(starts.tolist(), ends.tolist()):
         rows = table.slice(start, end - start).combine_chunks()
-        meta = {k: rows.column(k)[0].as_py() for k in META_FIELDS}
+        # A file written before schema 2 lacks the version columns: `Episode` upgrades it.
+        meta = {k: rows.column(k)[0].as_py() for k in META_FIELDS if k in rows.column_names}
         meta["env_kwargs"] = json.loads(meta["env_kwargs"])
         obs = rows.column("obs").chunk(0)
         yield Episode(

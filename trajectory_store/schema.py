@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 added `policy_version` and `memory_version`; version-1 episodes read as version 2
+with both None (`upgrade_meta`)."""
 MAX_OBS_DIM = 1 << 16
 
 
@@ -52,6 +54,8 @@ META_FIELDS: Mapping[str, tuple[type, ...]] = types.MappingProxyType(
         "seed": (int,),
         "collector_id": (str,),
         "policy_id": (str,),
+        "policy_version": (int, type(None)),
+        "memory_version": (int, type(None)),
         "length": (int,),
         "return": (float, int),
         "success": (bool, type(None)),
@@ -96,6 +100,18 @@ def from_json(raw: bytes) -> Any:
     return _DECODER.decode(raw.decode("utf-8"))
 
 
+_ADDED_IN_2 = {"policy_version": None, "memory_version": None}
+"""The behaviour's versions: which policy weights (and which pretrained memory, in the online
+loop) played the episode; None for a collector's fixed policy."""
+
+
+def upgrade_meta(meta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A version-1 episode's metadata as version 2 (unchanged for anything else)."""
+    if meta.get("schema_version") != 1 or any(key in meta for key in _ADDED_IN_2):
+        return meta
+    return {**meta, **_ADDED_IN_2, "schema_version": SCHEMA_VERSION}
+
+
 def meta_to_arrow(meta: Mapping[str, Any]) -> dict[bytes, bytes]:
     """Episode metadata -> Arrow schema metadata (one JSON document per key)."""
     return {key.encode(): to_json(meta[key]) for key in META_FIELDS}
@@ -109,6 +125,8 @@ def meta_from_arrow(raw: Mapping[bytes, bytes] | None) -> dict[str, Any]:
         keys = {k.decode("utf-8"): v for k, v in raw.items()}
     except UnicodeDecodeError as exc:
         raise ValueError(f"metadata key is not UTF-8 ({exc})") from None
+    if keys.get("schema_version") == b"1":
+        keys = {**{k: b"null" for k in _ADDED_IN_2}, **keys, "schema_version": b"2"}
     missing = [k for k in META_FIELDS if k not in keys]
     unknown = sorted(k for k in keys if k not in META_FIELDS)
     if missing or unknown:

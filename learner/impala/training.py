@@ -46,6 +46,7 @@ from tqdm import tqdm
 from actors.placement import head_resources, worker_cpus, worker_resources
 from envs import EnvSpec
 from learner.impala.config import ImpalaConfig
+from learner.impala.episode_sink import EpisodeSink, SinkSettings
 from learner.impala.inputs.connectors import env_to_module, module_to_env
 from learner.impala.inputs.env import (
     make_agent_env,
@@ -109,12 +110,14 @@ def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline:
 
 def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
                         *, cluster: dict[str, float] | None = None,
-                        worker_cpus: int = 0, lean_connectors: bool = True) -> IMPALAConfig:
+                        worker_cpus: int = 0, lean_connectors: bool = True,
+                        sink: SinkSettings | None = None) -> IMPALAConfig:
     """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the run's vector env.
     `cluster` (`ray.cluster_resources()`) and `worker_cpus` place it: EnvRunners on the
     workers, a remote learner on the head, where the cluster marks them (actors.placement).
     `lean_connectors`: the EnvRunners' batched connectors (learner.impala.inputs.connectors) instead
-    of RLlib's default per-sub-env pipelines (kept for comparison in tests and the bench)."""
+    of RLlib's default per-sub-env pipelines (kept for comparison in tests and the bench).
+    `sink`: the EnvRunners also put every episode they play into that store."""
     cluster = cluster or {}
     gpus = impala.gpus_per_learner(cluster.get("GPU", 0.0))
     runners = impala.env_runners_for(worker_cpus)
@@ -122,8 +125,9 @@ def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
         IMPALAConfig()
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
         # Discrete actions need no unsquashing; RLlib's default would still walk every action.
-        .environment(env=register_rllib_env(), env_config=rllib_env_config(env),
+        .environment(env=register_rllib_env(), env_config=rllib_env_config(env, sink),
                      normalize_actions=False)
+        .callbacks(EpisodeSink)
         .env_runners(
             num_env_runners=runners,
             custom_resources_per_env_runner=worker_resources(cluster) if runners else {},

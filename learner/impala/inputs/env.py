@@ -24,11 +24,13 @@ RLLIB_ENV_ID = "memup-agent-inputs"
 
 
 SPEC_KEY = "spec"
+SINK_KEY = "sink"
 
 
-def rllib_env_config(spec: EnvSpec) -> dict[str, Any]:
-    """The `env_config` RLlib hands to `make_agent_env`."""
-    return {SPEC_KEY: spec}
+def rllib_env_config(spec: EnvSpec, sink: Any = None) -> dict[str, Any]:
+    """The `env_config` RLlib hands to `make_agent_env`; `sink` (`SinkSettings`) makes the
+    EnvRunners record their episodes into a store (learner.impala.episode_sink)."""
+    return {SPEC_KEY: spec} if sink is None else {SPEC_KEY: spec, SINK_KEY: sink}
 
 
 def make_agent_env(env_config: Mapping[str, Any]) -> gym.Env | gym.vector.VectorEnv:

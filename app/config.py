@@ -20,7 +20,8 @@ from typing import Any
 from actors.config import CollectorConfig
 from app.config_io import ConfigError, build, dump_yaml, load_yaml
 from envs import EnvSpec
-from envs.validation import require_bool, require_int
+from app.online_config import MODES, OnlineConfig
+from envs.validation import require_bool, require_choice, require_int
 from learner.impala.config import ImpalaConfig
 from learner.memup.config import MemUPConfig, with_env_sizes
 from trajectory_store.config import StoreConfig
@@ -49,6 +50,11 @@ class RunConfig:
     """Phase II: RLlib IMPALA on the pretrained memory."""
     baseline: bool = False
     """Whether `memup train` also trains the IMPALA-LSTM baseline on the same budget."""
+    mode: str = "two-phase"
+    """"two-phase": MemUP pretrains the memory on the collectors' episodes, IMPALA then trains
+    on it frozen; "online": both learn at once, the memory from the policy's own episodes."""
+    online: OnlineConfig = dataclasses.field(default_factory=OnlineConfig)
+    """The online loop's settings (`mode: online`)."""
 
     def __post_init__(self) -> None:
         # A section, an EnvConfig or a spec: resolved here, so that nothing below describes it.
@@ -61,6 +67,7 @@ class RunConfig:
             raise ValueError(f"name must be a non-empty string without '/', got {self.name!r}")
         require_int("seed", self.seed, 0)
         require_bool("baseline", self.baseline)
+        require_choice("mode", self.mode, MODES)
 
     @functools.cached_property
     def train_env(self) -> EnvSpec:

@@ -1,4 +1,5 @@
-"""The whole run, phase by phase: collect → pretrain (MemUP) → IMPALA (→ baseline) → report.
+"""The whole run, phase by phase: collect → pretrain (MemUP) → IMPALA (→ baseline) → report;
+with `mode: online`, collect → MemUP and IMPALA together (app.online) (→ baseline) → report.
 
     config = load_config("configs/tmaze-1000.yaml")
     figures = run_pipeline(config, RunDir.create("runs/demo"))
@@ -20,6 +21,7 @@ import ray
 
 from app.collect import ensure_episodes
 from app.config import RunConfig
+from app.online import train_online
 from learner.impala import train_policy
 from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
@@ -95,12 +97,17 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
         print(f"metrics: {run.metrics}\nreport:  {run.report}", flush=True)
         stats = ensure_episodes(config, run, redis_url)
         figures.update({"store/episodes": stats.episodes, "store/steps": stats.steps})
-        if not (resume and run.memory.is_file()):
-            figures.update(pretrain(config, run, redis_url))
-            _save_figures(run, figures, started, peaks)
-        if not (resume and (run.policy / "metadata.json").exists()):
-            figures.update(train_policy_phase(config, run, baseline=False))
-            _save_figures(run, figures, started, peaks)
+        if config.mode == "online":
+            if not (resume and (run.policy / "metadata.json").exists()):
+                figures.update(train_online(config, run, redis_url))
+                _save_figures(run, figures, started, peaks)
+        else:
+            if not (resume and run.memory.is_file()):
+                figures.update(pretrain(config, run, redis_url))
+                _save_figures(run, figures, started, peaks)
+            if not (resume and (run.policy / "metadata.json").exists()):
+                figures.update(train_policy_phase(config, run, baseline=False))
+                _save_figures(run, figures, started, peaks)
         if config.baseline if baseline is None else baseline:
             if not (resume and (run.baseline_policy / "metadata.json").exists()):
                 figures.update(train_policy_phase(config, run, baseline=True))

@@ -137,6 +137,9 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         if getattr(self.action_space, "n", None) != config.num_actions:
             raise ValueError(f"action space {self.action_space} does not match the memory's "
                              f"{config.num_actions} actions")
+        # Which version of the memory the module runs (0: the one it was built with); the online
+        # loop raises it with each memory it swaps in, and it travels with the weights.
+        self.register_buffer("memory_version", torch.zeros((), dtype=torch.int64))
         self.freeze_memory = bool(settings["freeze_memory"])
         if self.freeze_memory:
             self.memory.requires_grad_(False)

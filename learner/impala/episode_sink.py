@@ -9,7 +9,7 @@ the store's validated, atomic insert (`flush_episodes` at a time, and at the end
 `sample()`). A partial episode never leaves the EnvRunner: one killed mid-episode loses that
 episode and the ended ones not yet flushed, nothing else. Each episode records its seed (it
 replays from the seed and its actions), the EnvRunner, and the behaviour's versions: the
-policy weights' sequence number and the memory version it ran with.
+policy weights' sequence number and the module's `memory_version`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ class SinkSettings:
     store: StoreHandle
     flush_episodes: int = 8
     """Ended episodes an EnvRunner holds before one insert (and at the end of each sample)."""
-    memory_version: int | None = None
-    """The version of the memory the policy runs on, recorded with each episode."""
     insert_timeout_s: float = 5.0
     """One wait for the store's rate limiter; the EnvRunner waits again until it gets in."""
 
@@ -78,7 +76,7 @@ class EpisodeSink(RLlibCallback):
             collector_id=f"env-runner-{getattr(env_runner, 'worker_index', None) or 0}",
             policy_id=POLICY_ID,
             policy_version=None if versions is None else int(versions),
-            memory_version=settings.memory_version,
+            memory_version=int(rl_module.memory_version),
             terminated=bool(episode.is_terminated), truncated=bool(episode.is_truncated),
             success=success,
         ))

@@ -179,10 +179,15 @@ def train_policy(
     baseline: bool = False,
     on_metrics: MetricsCallback | None = None,
     progress: bool = True,
+    sink: SinkSettings | None = None,
+    after_iteration: Callable[[Any], dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     """Trains on `train_env` (default: `env`) until `impala.max_env_steps` (an env that reports
     success: or until greedy success on `env` >= `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
-    success rate, greedy and sampled mean return, MMER, env steps, wall-clock s, iterations."""
+    success rate, greedy and sampled mean return, MMER, env steps, wall-clock s, iterations.
+    `sink`: the EnvRunners put their episodes into that store. `after_iteration(algo)` runs
+    after every training iteration (the online loop swaps memories there); the figures it
+    returns join the next evaluation round's metrics."""
     if train_env is None and impala.train_env_kwargs:
         raise ValueError("impala.train_env_kwargs are set: pass train_env (RunConfig.train_env "
                          "resolves it) so that phase II trains on that env")
@@ -199,11 +204,12 @@ def train_policy(
     with _ray_session(), _torch_threads(impala.num_threads):
         algo = build_impala_config(train_env, impala, model_config,
                                    cluster=ray.cluster_resources(),
-                                   worker_cpus=worker_cpus(ray.nodes())).build_algo()
+                                   worker_cpus=worker_cpus(ray.nodes()), sink=sink).build_algo()
         setup_s = time.perf_counter() - start
         try:
             module = _local_module(spec, model_config)
-            result = _train_loop(algo, module, spec, impala, name, on_metrics, progress)
+            result = _train_loop(algo, module, spec, impala, name, on_metrics, progress,
+                                 after_iteration)
         finally:
             algo.stop()
     module.save_to_path(target)
@@ -220,17 +226,21 @@ def counts_for_mmer(episodes_ended: int, smoothing_window: int) -> bool:
 
 
 def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
-                name: str, on_metrics: MetricsCallback | None, progress: bool) -> dict[str, Any]:
+                name: str, on_metrics: MetricsCallback | None, progress: bool,
+                after_iteration: Callable[[Any], dict[str, float]] | None) -> dict[str, Any]:
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
     env_steps = iterations = episodes_at_last_eval = 0
     evaluation = None
     eval_s, mmer, train_return = 0.0, -math.inf, math.nan
+    outside: dict[str, float] = {}
     bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
                disable=not progress, unit_scale=True)
     while True:
         result = algo.train()
         iterations += 1
+        if after_iteration is not None:
+            outside.update(after_iteration(algo))
         runners = result.get(ENV_RUNNER_RESULTS, {})  # may lack keys in the first iterations
         steps_now = int(runners.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_steps))
         episodes = int(runners.get(NUM_EPISODES_LIFETIME, 0))
@@ -270,6 +280,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
             "impala/eval_s": eval_s,
             "impala/env_steps_per_s": env_steps / max(wall_s - eval_s, 1e-9),
             **_learner_metrics(result),
+            **outside,
         }))
         gauges.export(metrics)
         if on_metrics is not None:

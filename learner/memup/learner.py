@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from envs import EnvSpec
 from learner.memup.checkpoint import CheckpointDir
 from learner.memup.config import MemUPConfig
@@ -109,6 +111,11 @@ class MemUPLearner:
     def export_memory(self, path: str | os.PathLike | None = None) -> str:
         """Writes the memup-memory/1 file (default the run's `RunDir.memory`)."""
         return str(self.trainer.export_memory(path or self.run.memory))
+
+    def memory_weights(self) -> dict[str, np.ndarray]:
+        """The memory's weights now, on the CPU: what the online loop publishes to IMPALA."""
+        return {name: value.detach().cpu().numpy()
+                for name, value in self.trainer.memory.state_dict().items()}
 
     def close(self) -> None:
         self.trainer.close()

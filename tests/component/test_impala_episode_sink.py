@@ -69,7 +69,8 @@ def replay(spec: EnvSpec, episode) -> None:
 def test_played_episodes_are_stored_whole_and_replay(ray_local, redis_server, store_name,
                                                      tmp_path: Path, spec: EnvSpec) -> None:
     handle = StoreHandle(redis_server.url, store_name, StoreConfig(capacity_steps=100_000))
-    runner = runner_for(spec, tmp_path, SinkSettings(handle, flush_episodes=3, memory_version=2))
+    runner = runner_for(spec, tmp_path, SinkSettings(handle, flush_episodes=3))
+    runner.module.memory_version.fill_(2)  # as after two memory swaps
     try:
         played = [e for _ in range(6) for e in runner.sample(explore=True) if e.is_done]
     finally:

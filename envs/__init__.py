@@ -1,5 +1,6 @@
 """Noisy T-Maze environments, where every episode starts. `import envs` registers
-`memup/NoisyTMaze-v0` with gymnasium.
+`memup/NoisyTMaze-v0` and `memup/DetourTMaze-v0` (the cue at the end of a detour, §3.1; run
+like any other id) with gymnasium.
 
     spec = describe_env(EnvConfig.from_plain({"corridor_length": 1000}))   # once, at config load
     env = make_vector_env(spec, num_envs=256)     # the T-Maze's numpy vector env
@@ -32,14 +33,23 @@ from envs.random_rollouts import random_rollouts
 from envs.spec import EnvSpec, describe_env, tmaze_spec
 from envs.noisy_tmaze import OBS_DIM, NoisyTMaze
 from envs.vector_tmaze import NoisyTMazeVectorEnv
+from envs.detour_tmaze import DetourTMaze, default_detour_length
+from envs.vector_detour_tmaze import DetourTMazeVectorEnv
 
 ENV_ID = TMAZE_ID
+DETOUR_ENV_ID = "memup/DetourTMaze-v0"
 
 if ENV_ID not in gym.registry:
     gym.register(
         id=ENV_ID,
         entry_point="envs.noisy_tmaze:NoisyTMaze",
         vector_entry_point="envs.vector_tmaze:NoisyTMazeVectorEnv",
+    )
+if DETOUR_ENV_ID not in gym.registry:
+    gym.register(
+        id=DETOUR_ENV_ID,
+        entry_point="envs.detour_tmaze:DetourTMaze",
+        vector_entry_point="envs.vector_detour_tmaze:DetourTMazeVectorEnv",
     )
 
 __all__ = [
@@ -59,6 +69,10 @@ __all__ = [
     "OBS_DIM",
     "NoisyTMaze",
     "NoisyTMazeVectorEnv",
+    "DETOUR_ENV_ID",
+    "DetourTMaze",
+    "DetourTMazeVectorEnv",
+    "default_detour_length",
     "PrevActionReward",
     "PrevActionRewardVector",
     "TMazeConfig",

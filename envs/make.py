@@ -3,8 +3,11 @@
     env = make_vector_env(spec, num_envs=64)      # flat float32 obs, `episode_seeds`
     single = make_env(spec)                       # flat float32 obs, for replay and RLlib
 
-The T-Maze keeps its numpy vector env; any other env runs as gymnasium's sync vector env with
-one explicit seed per episode (`envs.seeded_vector`), so every stored episode can be replayed.
+The T-Maze keeps its numpy vector env, as does any id whose registered vector env declares
+"memup.episode_seeds" (the Detour T-Maze); any other env runs as gymnasium's sync vector env
+with one explicit seed per episode (`envs.seeded_vector`), so every stored episode can be
+replayed. The seeds a numpy vector env records are episode seeds: they replay with
+`reset(options={"episode_seed": seed})` rather than `reset(seed=seed)`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
+from gymnasium.envs.registration import load_env_creator
 
 from envs.env_config import EnvConfig
 from envs.flat_observation import FlatFloatObservation
@@ -58,7 +62,27 @@ def make_vector_env(spec: EnvSpec, num_envs: int) -> gym.vector.VectorEnv:
         from envs.vector_tmaze import NoisyTMazeVectorEnv
 
         return NoisyTMazeVectorEnv(num_envs, **config.tmaze.env_kwargs())
+    if _has_seeded_vector_env(config):
+        return gym.make_vec(config.id, num_envs, vectorization_mode="vector_entry_point",
+                            **config.kwargs)
     return SeededSyncVectorEnv([lambda: make_env(spec)] * num_envs)
+
+
+def _has_seeded_vector_env(config: EnvConfig) -> bool:
+    """Whether the id's registered vector env declares "memup.episode_seeds" in its metadata:
+    flat float32 observations, next-step autoreset, `episode_seeds` and
+    `options={"episode_seeds": ...}`, as `NoisyTMazeVectorEnv` (the Detour T-Maze's does)."""
+    import_env_modules(config)
+    registered = gym.registry.get(config.id)
+    # make() takes these itself and wraps the env, which a vector entry point cannot.
+    make_arguments = {"max_episode_steps", "disable_env_checker"}
+    if registered is None or registered.vector_entry_point is None or config.wrappers \
+            or registered.additional_wrappers or make_arguments & set(config.kwargs):
+        return False
+    creator = registered.vector_entry_point
+    if isinstance(creator, str):
+        creator = load_env_creator(creator)
+    return getattr(creator, "metadata", {}).get("memup.episode_seeds") is True
 
 
 def make_raw_env(config: EnvConfig) -> gym.Env:

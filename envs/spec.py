@@ -23,6 +23,7 @@ from envs.env_config import TMAZE_ID, EnvConfig
 from envs.flat_observation import UnflattenableSpaceError, flat_size
 from envs.make import EnvSetupError, make_raw_env
 from envs.noisy_tmaze import OBS_DIM
+from envs.validation import is_int
 
 # A horizon for envs that declare none, so evaluation loops always end.
 DEFAULT_MAX_EPISODE_STEPS = 100_000
@@ -40,17 +41,20 @@ class EnvSpec:
     max_episode_steps: int
     """Longest episode: the env's time limit, or its own declared horizon."""
     reward_values: tuple[float, ...] | None
-    """The finite set of rewards a step can give when the env says so (the T-Maze), else None:
-    the learner reads the set off a first batch of stored episodes."""
+    """The finite set of rewards a step can give when the env says so (the T-Maze, or any env
+    with "memup.reward_values" in its metadata), else None: the learner reads the set off a
+    first batch of stored episodes."""
     reports_success: bool = False
-    """Each episode's last `info` holds `success`: success rates are exact, and IMPALA may stop
-    once greedy success reaches its target."""
+    """Each episode's last `info` holds `success` (the T-Maze, or an env with
+    "memup.reports_success" in its metadata): success rates are exact, and IMPALA may stop once
+    greedy success reaches its target."""
     junction_cue: bool = False
     """The last step's outcome is decided by a cue shown at step 0 and nothing else (the T-Maze):
     phase I scores the junction, phase II probes the cue and streams its greedy evaluation
     (`envs.open_loop_episodes`)."""
     corridor_length: int | None = None
-    """The length the env is made at, which `at_length` changes; None where it has none."""
+    """The length the env is made at, which `at_length` changes (its `corridor_length` keyword
+    argument, declared as "memup.corridor_length" in metadata); None where it has none."""
 
     @property
     def label(self) -> str:
@@ -107,9 +111,28 @@ def describe_env(config: EnvConfig) -> EnvSpec:
             raise EnvSetupError(
                 f"env {config.id}: {error} (name such a wrapper in env.wrappers as "
                 "'module:Class', e.g. minigrid.wrappers:ImgObsWrapper for MiniGrid)") from None
-        return EnvSpec(config, obs_dim, int(action_space.n), _horizon(single), None)
+        declared = _declared(config, single)
+        return EnvSpec(config, obs_dim, int(action_space.n), _horizon(single), **declared)
     finally:
         single.close()
+
+
+def _declared(config: EnvConfig, env: gym.Env) -> dict[str, Any]:
+    """What an env says of itself in `metadata` ("memup.reports_success", "memup.reward_values",
+    "memup.corridor_length"), for any id; nothing for an env that says nothing."""
+    metadata = env.unwrapped.metadata or {}
+    reward_values = metadata.get("memup.reward_values")
+    if reward_values is not None and not config.wrappers:
+        reward_values = tuple(float(r) for r in reward_values)
+    else:
+        # A wrapper may rescale the rewards the env declares.
+        reward_values = None
+    length = metadata.get("memup.corridor_length")
+    return {
+        "reward_values": reward_values,
+        "reports_success": metadata.get("memup.reports_success") is True,
+        "corridor_length": length if is_int(length) and length > 0 else None,
+    }
 
 
 def _horizon(env: gym.Env) -> int:

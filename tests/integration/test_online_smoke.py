@@ -1,0 +1,65 @@
+"""`memup train` with `mode: online` (configs/smoke-online.yaml): MemUP and IMPALA run together,
+the policy's episodes reach the store with their versions, new memories are swapped in."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from app.services import redis_for_run
+from envs import NoisyTMaze
+from learner.impala.episode_sink import POLICY_ID
+from learner.metrics import read_metrics
+from learner.run_dir import RunDir
+from memup_module import load_memory
+from memup_module.rl_module import load_policy
+from trajectory_store import StoreHandle
+
+ROOT = Path(__file__).resolve().parents[2]
+ONLINE = ROOT / "configs" / "smoke-online.yaml"
+
+
+def test_the_online_loop_runs_end_to_end(tmp_path):
+    run_dir = tmp_path / "online"
+    done = subprocess.run([sys.executable, "-m", "app.cli", "train", "--config", str(ONLINE),
+                           "--run-dir", str(run_dir), "--no-dashboard"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    figures = json.loads((run_dir / "figures.json").read_text())
+    assert figures["online/memory_versions"] >= 1
+    assert figures["impala/env_steps"] >= 6000
+    assert "memup/junction_accuracy" in figures
+
+    rounds = [m for m in read_metrics(run_dir / "metrics.jsonl") if "online/memory_version" in m]
+    assert rounds and rounds[-1]["online/policy_episode_share"] > 0
+    assert rounds[-1]["online/samples_per_insert"] > 0
+
+    policy = load_policy(run_dir / "policy")
+    assert int(policy.memory_version) >= 1
+    # memory.pt is the MemUP learner's newest memory, of the policy's architecture.
+    assert policy.memory.config == load_memory(run_dir / "memup" / "memory.pt").config
+
+    # The run's store persists in its run dir: its policy episodes name their versions and
+    # replay from their seed and actions.
+    with redis_for_run(run_dir / "redis") as url:
+        store = StoreHandle(url, RunDir(run_dir).store_name).connect()
+        try:
+            episodes = list(store.iterate())
+        finally:
+            store.close()
+    played = [e for e in episodes if e.meta["policy_id"] == POLICY_ID]
+    collected = [e for e in episodes if e.meta["policy_id"] != POLICY_ID]
+    assert played and collected
+    assert all(e.meta["memory_version"] is None for e in collected)
+    assert all(isinstance(e.meta["policy_version"], int) for e in played)
+    assert max(e.meta["memory_version"] for e in played) >= 1
+    env = NoisyTMaze(**played[-1].meta["env_kwargs"])
+    for episode in played[-3:]:
+        obs, _ = env.reset(options={"episode_seed": episode.meta["seed"]})
+        for t, action in enumerate(episode.action):
+            np.testing.assert_array_equal(obs, episode.obs[t])
+            obs, reward, terminated, _, _ = env.step(int(action))
+            assert np.float32(reward) == episode.reward[t]
+        assert terminated

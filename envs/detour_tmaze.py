@@ -95,8 +95,8 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
     step. Actions: 0 back, 1 forward (clipped to the corridor), 2 choose left, 3 choose right.
     Choosing anywhere but the junction changes nothing; at the junction it ends the episode with
     `success_reward` if it names the cue side, else `failure_reward`, and an all-zero
-    observation. After `max_steps` steps without a choice the episode is truncated (reward 0,
-    success False).
+    observation. After `max_steps` steps without a choice the episode is truncated with
+    `failure_reward` (a timeout is a wrong answer) and success False.
 
     Seeding as `NoisyTMaze`: `reset(seed=s)` seeds the env's generator; each episode draws one
     episode seed that fixes its cue and noise, and `reset(options={"episode_seed": e})` replays
@@ -176,7 +176,10 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
         self._t += 1
         if self._t >= self.config.max_steps:
             self._done = True
-            return self._observation(), 0.0, False, True, {"success": False}
+            # Running out of time is a wrong answer: a policy gains by reaching the junction at
+            # all, long before it has learned to look at the cue.
+            return (self._observation(), float(self.config.failure_reward), False, True,
+                    {"success": False})
         return self._observation(), 0.0, False, False, {}
 
     def _observation(self) -> np.ndarray:

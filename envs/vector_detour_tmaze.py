@@ -106,6 +106,7 @@ class DetourTMazeVectorEnv(gym.vector.VectorEnv):
         )
         self.steps += moving
         truncated = moving & (self.steps >= self.config.max_steps)
+        rewards = np.where(truncated, self._rewards[0], rewards)  # a timeout is a wrong answer
         obs = self._observations()
         obs[decided] = 0.0
         ended = decided | truncated

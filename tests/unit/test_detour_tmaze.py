@@ -72,7 +72,8 @@ def test_truncated_at_the_horizon_and_the_shortest_success_fits_with_slack_one()
     for _ in range(7):
         step_obs(env, BACK)
     obs, reward, terminated, truncated, info = env.step(BACK)
-    assert (reward, terminated, truncated, info) == (0.0, False, True, {"success": False})
+    # A timeout is a wrong answer.
+    assert (reward, terminated, truncated, info) == (-3.0, False, True, {"success": False})
     assert obs[0] != 0  # a cut episode shows where it stopped
     env.reset(seed=1)
     actions = [BACK] * 2 + [FORWARD] * 5 + [LEFT + env.cue_side]

@@ -145,11 +145,7 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        options = options or {}
-        if "episode_seed" in options:
-            episode_seed = np.array([options["episode_seed"]], np.uint64)
-        else:
-            episode_seed = episode_rng.draw_episode_seeds(self.np_random, 1)
+        episode_seed = episode_rng.starting_seed(self.np_random, options)
         self._cue_side = int(episode_rng.cue_sides(episode_seed)[0])
         self._noise_key = episode_rng.noise_keys(episode_seed)
         self._t = 0

@@ -56,3 +56,11 @@ def draw_episode_seeds(rng: np.random.Generator, count: int) -> np.ndarray:
     """Fresh episode seeds from a numpy generator: an env's `np_random`, or a seeded one for a
     fixed held-out set (phase-I and phase-II evaluation draw theirs here too)."""
     return rng.integers(0, 2**63, size=count, dtype=np.int64).astype(np.uint64)
+
+
+def starting_seed(rng: np.random.Generator, options: dict | None) -> np.ndarray:
+    """[1] the episode seed a single env starts: `options["episode_seed"]` (a replay) or a
+    fresh one drawn from `rng`."""
+    if options and "episode_seed" in options:
+        return np.array([options["episode_seed"]], np.uint64)
+    return draw_episode_seeds(rng, 1)

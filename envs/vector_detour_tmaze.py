@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
-from gymnasium.vector.utils import batch_space
 
 from envs import episode_rng
 from envs.detour_tmaze import BACK, CHOOSE_LEFT, FORWARD, NUM_ACTIONS, DetourConfig
-from envs.noisy_tmaze import CUE, JUNCTION, NOISE, OBS_DIM, observation_space
-from envs.validation import require_int
+from envs.noisy_tmaze import CUE, JUNCTION, NOISE, OBS_DIM
+from envs.seeded_maze_vector import SeededMazeVectorEnv
 
 
-class DetourTMazeVectorEnv(gym.vector.VectorEnv):
+class DetourTMazeVectorEnv(SeededMazeVectorEnv):
     """`num_envs` Detour T-Mazes with the single env's rules and no Python loop over sub-envs.
 
     Autoreset is gymnasium's next-step one, as in `NoisyTMazeVectorEnv`: the step after a sub-env
@@ -43,58 +41,25 @@ class DetourTMazeVectorEnv(gym.vector.VectorEnv):
         failure_reward: float = -3.0,
         slack: int | None = None,
     ) -> None:
-        require_int("num_envs", num_envs, 1)
         self.config = DetourConfig(
             corridor_length, detour_length, noise, success_reward, failure_reward, slack
         )
-        self.num_envs = num_envs
-        self.single_observation_space = observation_space()
-        self.single_action_space = gym.spaces.Discrete(NUM_ACTIONS)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.episode_seeds = np.zeros(num_envs, np.uint64)
-        self.cue_sides = np.zeros(num_envs, np.int64)
+        super().__init__(num_envs, NUM_ACTIONS, success_reward, failure_reward)
         self.positions = np.zeros(num_envs, np.int64)
-        self.steps = np.zeros(num_envs, np.int64)
-        self._noise_keys = np.zeros(num_envs, np.uint64)
-        self._needs_reset = np.ones(num_envs, bool)
-        # Indexed by success (0 or 1).
-        self._rewards = np.array([failure_reward, success_reward], np.float32)
 
     @property
     def max_episode_steps(self) -> int:
         return self.config.max_steps
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset every sub-env, or those in `options["reset_mask"]`.
-
-        `options["episode_seeds"]` (one per reset sub-env) replays recorded episodes.
-        """
-        super().reset(seed=seed)
-        options = options or {}
-        mask = np.asarray(options.get("reset_mask", np.ones(self.num_envs, bool)), bool)
-        if mask.shape != (self.num_envs,):
-            raise ValueError(f"reset_mask must have shape ({self.num_envs},), got {mask.shape}")
-        seeds = options.get("episode_seeds")
-        self._start_episodes(mask, None if seeds is None else np.asarray(seeds, np.uint64))
-        return self._observations(), {}
-
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,):
-            raise ValueError(f"actions must have shape ({self.num_envs},), got {actions.shape}")
+        actions = self._checked_actions(actions)
         if ((actions < 0) | (actions >= NUM_ACTIONS)).any():
             raise ValueError(f"actions must be 0 (back), 1 (forward), 2 (left) or 3 (right), "
                              f"got {actions}")
         actions = actions.astype(np.int64)
-        restarting = self._needs_reset.copy()
-        if restarting.any():
-            self._start_episodes(restarting, None)
-        stepping = ~restarting
+        stepping = self._restart_ended()
         at_junction = self.positions == self.config.junction
         decided = stepping & at_junction & (actions >= CHOOSE_LEFT)
         success = actions - CHOOSE_LEFT == self.cue_sides
@@ -116,18 +81,8 @@ class DetourTMazeVectorEnv(gym.vector.VectorEnv):
             infos = {"success": success & decided, "_success": ended}
         return obs, rewards.astype(np.float32), decided, truncated, infos
 
-    def _start_episodes(self, mask: np.ndarray, seeds: np.ndarray | None) -> None:
-        count = int(mask.sum())
-        if seeds is None:
-            seeds = episode_rng.draw_episode_seeds(self.np_random, count)
-        elif seeds.shape != (count,):
-            raise ValueError(f"episode_seeds must hold one seed per reset sub-env ({count})")
-        self.episode_seeds[mask] = seeds
-        self.cue_sides[mask] = episode_rng.cue_sides(seeds)
-        self._noise_keys[mask] = episode_rng.noise_keys(seeds)
+    def _begin(self, mask: np.ndarray, seeds: np.ndarray) -> None:
         self.positions[mask] = self.config.detour
-        self.steps[mask] = 0
-        self._needs_reset[mask] = False
 
     def _observations(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, OBS_DIM), np.float32)

@@ -38,6 +38,8 @@ class SinkSettings:
     """Ended episodes an EnvRunner holds before one insert (and at the end of each sample)."""
     insert_timeout_s: float = 5.0
     """One wait for the store's rate limiter; the EnvRunner waits again until it gets in."""
+    patience_s: float = 600.0
+    """How long in all an EnvRunner waits for the rate limiter before it fails the run."""
 
 
 class EpisodeSink(RLlibCallback):
@@ -91,12 +93,20 @@ class EpisodeSink(RLlibCallback):
     def _flush(self, settings: SinkSettings) -> None:
         if self._store is None:  # connected in the EnvRunner's own process
             self._store = settings.store.connect()
+        waited = 0.0
         while True:
             try:
                 self._store.insert(self._pending, timeout_s=settings.insert_timeout_s)
                 break
             except RateLimitTimeout:
-                continue  # back-pressure: the MemUP learner has not caught up; inserts repeat safely
+                # Back-pressure: the MemUP learner has not caught up; inserts repeat safely.
+                waited += settings.insert_timeout_s
+                if waited >= settings.patience_s:
+                    raise RuntimeError(
+                        f"the store {settings.store.name!r} refused the policy's episodes for "
+                        f"{waited:.0f} s: its rate limiter waits for samples that no one takes "
+                        "(is the MemUP learner still running?); raise store.samples_per_insert "
+                        "or unset it") from None
         self._pending = []
 
 

@@ -108,3 +108,20 @@ def test_an_env_runner_killed_mid_episode_leaves_only_ended_episodes(
     for episode in stored:
         assert episode.length == 12
         replay(spec, episode)
+
+
+def test_a_store_that_never_takes_the_episodes_fails_the_runner_with_the_fix(
+        ray_local, redis_server, store_name, tmp_path: Path) -> None:
+    # One sample per insert, nothing sampling: after the first few episodes every insert waits.
+    config = StoreConfig(capacity_steps=100_000, samples_per_insert=1.0, rate_tolerance=1.0)
+    handle = StoreHandle(redis_server.url, store_name, config)
+    runner = runner_for(tmaze_spec(4, length_jitter=0), tmp_path,
+                        SinkSettings(handle, flush_episodes=1, insert_timeout_s=0.05,
+                                     patience_s=0.2))
+    try:
+        with pytest.raises(RuntimeError, match="samples_per_insert"):
+            for _ in range(20):
+                runner.sample(explore=True)
+    finally:
+        runner.stop()
+    assert 0 < len(stored_episodes(handle)) < 20

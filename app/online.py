@@ -24,6 +24,7 @@ from app.config import RunConfig
 from learner.impala import train_policy
 from learner.impala.episode_sink import SinkSettings
 from learner.impala.learner import offer_memory
+from learner.impala.training import MEMORY_VERSION
 from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
 from learner.run_dir import RunDir
@@ -61,7 +62,7 @@ class MemoryPublisher:
         self.version += 1
         offer_memory(algo, weights, self.version)
         log.info("online: memory version %d swapped in", self.version)
-        return {"online/memory_version": float(self.version), **self._store_mix(),
+        return {MEMORY_VERSION: float(self.version), **self._store_mix(),
                 **{k: float(v) for k, v in metrics.items()
                    if isinstance(v, numbers.Real) and k.startswith("memup/")}}
 

@@ -73,6 +73,9 @@ MetricsCallback = Callable[[int, dict[str, float]], None]
 """`on_metrics(env_steps, {"impala/...": value})`, called once per evaluation round, e.g.
 `MetricsWriter(run.metrics).write`."""
 
+MEMORY_VERSION = "online/memory_version"
+"""The figure `after_iteration` reports the memory version under (the online loop)."""
+
 _LEARNER_KEYS = {"mean_pi_loss": "pi_loss", "mean_vf_loss": "vf_loss", "entropy": "entropy"}
 
 
@@ -285,8 +288,11 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
         gauges.export(metrics)
         if on_metrics is not None:
             on_metrics(env_steps, metrics)
-        bar.set_postfix(success=f"{evaluation.success_rate:.3f}",
-                        ret=f"{evaluation.mean_return:.3g}")
+        postfix = {"success": f"{evaluation.success_rate:.3f}",
+                   "ret": f"{evaluation.mean_return:.3g}"}
+        if MEMORY_VERSION in outside:  # the online loop's memory rides on the same line
+            postfix["memory"] = f"v{outside[MEMORY_VERSION]:.0f}"
+        bar.set_postfix(**postfix)
         if _reached_target(env, evaluation.success_rate, impala) or out_of_budget:
             break
     bar.close()

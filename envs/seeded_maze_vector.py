@@ -17,7 +17,8 @@ class SeededMazeVectorEnv(gym.vector.VectorEnv):
     """`num_envs` mazes whose every episode is fixed by its episode seed (cue side and noise):
     `episode_seeds` names each sub-env's current one, `reset(options={"reset_mask": m,
     "episode_seeds": s})` restarts some sub-envs, replaying recorded episodes when given seeds.
-    Subclasses set their own state for new episodes in `_begin` and step in `step`."""
+    Subclasses set their own state for new episodes in `_begin`, and define `step` and
+    `_observations()` ([num_envs, OBS_DIM] of the current steps)."""
 
     def __init__(self, num_envs: int, num_actions: int, success_reward: float,
                  failure_reward: float) -> None:
@@ -79,6 +80,3 @@ class SeededMazeVectorEnv(gym.vector.VectorEnv):
 
     def _begin(self, mask: np.ndarray, seeds: np.ndarray) -> None:
         """The subclass's own state for the episodes starting in `mask`."""
-
-    def _observations(self) -> np.ndarray:
-        raise NotImplementedError

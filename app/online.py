@@ -23,7 +23,7 @@ import ray
 from app.config import RunConfig
 from learner.impala import train_policy
 from learner.impala.episode_sink import SinkSettings
-from learner.impala.learner import offer_memory
+from learner.impala.learner import memory_version, offer_memory
 from learner.impala.training import MEMORY_VERSION
 from learner.memup import start_memup_learner
 from learner.metrics import MetricsWriter
@@ -44,7 +44,7 @@ class MemoryPublisher:
         self._store = store
         self._collected = store.stats().inserted  # the collectors' episodes, before IMPALA's
         self._round: ray.ObjectRef | None = None
-        self.version = 0
+        self.version: int | None = None  # read off IMPALA's learner, which a resume restores
 
     def start(self) -> None:
         self._round = self._learner.train.remote(self._updates)
@@ -59,7 +59,7 @@ class MemoryPublisher:
         metrics = ray.get(self._round)
         weights = ray.get(self._learner.memory_weights.remote())
         self._round = self._learner.train.remote(self._updates)
-        self.version += 1
+        self.version = (memory_version(algo) if self.version is None else self.version) + 1
         offer_memory(algo, weights, self.version)
         log.info("online: memory version %d swapped in", self.version)
         return {MEMORY_VERSION: float(self.version), **self._store_mix(),
@@ -85,7 +85,7 @@ def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, An
     store = handle.connect()
     publisher = MemoryPublisher(learner, online.updates_per_version, store)
     try:
-        if online.warm_start_updates:
+        if online.warm_start_updates and ray.get(learner.step.remote()) == 0:  # not on resume
             ray.get(learner.train.remote(online.warm_start_updates))
         # Version 0, the memory IMPALA starts from.
         ray.get(learner.export_memory.remote(str(run.memory)))
@@ -95,7 +95,8 @@ def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, An
                                   memory_path=run.memory, policy_dir=run.policy,
                                   on_metrics=writer.write,
                                   sink=SinkSettings(handle, online.flush_episodes),
-                                  after_iteration=publisher.after_iteration)
+                                  after_iteration=publisher.after_iteration,
+                                  checkpoint_dir=run.policy_checkpoints)
         # The newest memory; the saved policy holds the version it last ran with.
         ray.get(learner.export_memory.remote(str(run.memory)))
         memup = ray.get(learner.evaluate.remote())
@@ -104,6 +105,6 @@ def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, An
         ray.kill(learner)
         store.close()
     figures = {f"impala/{k}": v for k, v in result.items() if k != "path"}
-    figures["online/memory_versions"] = publisher.version
+    figures["online/memory_versions"] = publisher.version or 0
     figures.update({k: v for k, v in memup.items() if k.startswith("memup/")})
     return figures

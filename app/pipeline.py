@@ -67,7 +67,9 @@ def train_policy_phase(config: RunConfig, run: RunDir, *, baseline: bool,
         result = train_policy(config.env, config.impala, train_env=config.train_env,
                               memory_path=memory,
                               policy_dir=run.baseline_policy if baseline else run.policy,
-                              baseline=baseline, on_metrics=writer.write)
+                              baseline=baseline, on_metrics=writer.write,
+                              checkpoint_dir=(run.baseline_checkpoints if baseline
+                                              else run.policy_checkpoints))
     prefix = "impala/baseline_" if baseline else "impala/"
     return {f"{prefix}{k}": v for k, v in result.items() if k != "path"}
 

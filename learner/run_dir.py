@@ -45,6 +45,9 @@ class RunDir:
     detector_trace = property(lambda self: self.root / "memup" / "detector_trace.json")
     policy = property(lambda self: self.root / "policy")
     baseline_policy = property(lambda self: self.root / "baseline_policy")
+    # IMPALA's algorithm checkpoints while it trains; removed once the policy is saved.
+    policy_checkpoints = property(lambda self: self.root / "policy_checkpoints")
+    baseline_checkpoints = property(lambda self: self.root / "baseline_checkpoints")
     metrics = property(lambda self: self.root / "metrics.jsonl")
     figures = property(lambda self: self.root / "figures.json")
     report = property(lambda self: self.root / "report.md")

@@ -85,6 +85,9 @@ class ImpalaConfig:
     (`impala/sampled_mean_return`, part of MMER). Doubles the evaluation time."""
     eval_seed: int = 2_000_003
     """Seed of the held-out evaluation episodes."""
+    checkpoint_every_iterations: int = 50
+    """Training iterations between algorithm checkpoints that `--resume` continues from (0:
+    none)."""
     min_time_s_per_iteration: float = 0.0
     """RLlib's minimum wall-clock per `algo.train()` (IMPALA's default is 10 s; 0 makes one
     iteration one learner update, so evaluations come at a predictable step count)."""
@@ -116,6 +119,7 @@ class ImpalaConfig:
             require_int(f"impala.{name}", getattr(self, name), 1)
         require_int("impala.eval_episodes", self.eval_episodes, 200)
         require_int("impala.eval_screen_episodes", self.eval_screen_episodes, 0)
+        require_int("impala.checkpoint_every_iterations", self.checkpoint_every_iterations, 0)
         if not isinstance(self.head_hiddens, tuple):
             raise ValueError(
                 f"impala.head_hiddens must be a list of widths, got {self.head_hiddens!r}"

@@ -72,3 +72,10 @@ def offer_memory(algo: Any, weights: dict[str, np.ndarray], version: int) -> Non
     """Gives every IMPALA learner of `algo` a new memory (see `MemUPImpalaLearner.take_memory`)."""
     algo.learner_group.foreach_learner(
         lambda learner: learner.take_memory(weights, version))
+
+
+def memory_version(algo: Any) -> int:
+    """The memory version `algo`'s learner runs (restored with a checkpoint)."""
+    results = algo.learner_group.foreach_learner(
+        lambda learner: int(learner.module[DEFAULT_MODULE_ID].unwrapped().memory_version))
+    return max(result.get() for result in results)

@@ -20,17 +20,15 @@ held-out return of every round (None until an episode has ended).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ray
-import torch
 from ray.rllib.algorithms.impala import IMPALAConfig
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
@@ -53,7 +51,9 @@ from learner.impala.inputs.env import (
     register_rllib_env,
     rllib_env_config,
 )
+from learner.impala.checkpoint import AlgoCheckpoints
 from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
+from learner.impala.runtime import ray_session, torch_threads
 from learner.impala.evaluation.held_out import (
     GreedyResult,
     greedy_evaluate,
@@ -184,13 +184,15 @@ def train_policy(
     progress: bool = True,
     sink: SinkSettings | None = None,
     after_iteration: Callable[[Any], dict[str, float]] | None = None,
+    checkpoint_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Trains on `train_env` (default: `env`) until `impala.max_env_steps` (an env that reports
     success: or until greedy success on `env` >= `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
     success rate, greedy and sampled mean return, MMER, env steps, wall-clock s, iterations.
     `sink`: the EnvRunners put their episodes into that store. `after_iteration(algo)` runs
     after every training iteration (the online loop swaps memories there); the figures it
-    returns join the next evaluation round's metrics."""
+    returns join the next evaluation round's metrics. `checkpoint_dir`: algorithm checkpoints
+    every `impala.checkpoint_every_iterations`, continued from when it holds one (`--resume`)."""
     if train_env is None and impala.train_env_kwargs:
         raise ValueError("impala.train_env_kwargs are set: pass train_env (RunConfig.train_env "
                          "resolves it) so that phase II trains on that env")
@@ -204,18 +206,30 @@ def train_policy(
                  impala.train_env_kwargs, spec.label)
     target = Path(policy_dir)
     start = time.perf_counter()
-    with _ray_session(), _torch_threads(impala.num_threads):
+    with ray_session(), torch_threads(impala.num_threads):
         algo = build_impala_config(train_env, impala, model_config,
                                    cluster=ray.cluster_resources(),
                                    worker_cpus=worker_cpus(ray.nodes()), sink=sink).build_algo()
         setup_s = time.perf_counter() - start
+        checkpoints = (AlgoCheckpoints(checkpoint_dir, impala.checkpoint_every_iterations)
+                       if checkpoint_dir is not None else None)
+        if checkpoints is not None:
+            checkpoints.restore(algo)
+
+        def between_iterations(algo: Any) -> dict[str, float]:
+            if checkpoints is not None:
+                checkpoints.after_iteration(algo)
+            return after_iteration(algo) if after_iteration is not None else {}
+
         try:
             module = _local_module(spec, model_config)
             result = _train_loop(algo, module, spec, impala, name, on_metrics, progress,
-                                 after_iteration)
+                                 between_iterations)
         finally:
             algo.stop()
     module.save_to_path(target)
+    if checkpoints is not None:
+        checkpoints.remove()
     log.info("%s: saved to %s (%s)", name, target, result)
     return {**result, "setup_s": setup_s, "path": str(target)}
 
@@ -230,7 +244,7 @@ def counts_for_mmer(episodes_ended: int, smoothing_window: int) -> bool:
 
 def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
                 name: str, on_metrics: MetricsCallback | None, progress: bool,
-                after_iteration: Callable[[Any], dict[str, float]] | None) -> dict[str, Any]:
+                after_iteration: Callable[[Any], dict[str, float]]) -> dict[str, Any]:
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
     env_steps = iterations = episodes_at_last_eval = 0
@@ -242,8 +256,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
     while True:
         result = algo.train()
         iterations += 1
-        if after_iteration is not None:
-            outside.update(after_iteration(algo))
+        outside.update(after_iteration(algo))
         runners = result.get(ENV_RUNNER_RESULTS, {})  # may lack keys in the first iterations
         steps_now = int(runners.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_steps))
         episodes = int(runners.get(NUM_EPISODES_LIFETIME, 0))
@@ -365,26 +378,3 @@ def _local_module(spec: EnvSpec, model_config: dict) -> RLModule:
     env = make_agent_env(rllib_env_config(spec))
     return RLModuleSpec(module_class=MemUPPolicyModule, observation_space=env.observation_space,
                         action_space=env.action_space, model_config=model_config).build()
-
-
-@contextlib.contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
-def _ray_session() -> Iterator[None]:
-    """The caller's Ray (CLI, tests) or, if none, a local one without dashboard for this call."""
-    if ray.is_initialized():
-        yield
-        return
-    ray.init(address="local", include_dashboard=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()

@@ -1,5 +1,5 @@
 """`make train-distributed` on three emulated hosts brought up by the real `ray up`: the job
-succeeds, every actor runs where placement puts it, the run dir is whole on the head, the store's
+succeeds (two-phase and online), every actor runs where placement puts it, the run dir is whole on the head, the store's
 password shows in no log, a worker host killed mid-job costs no acknowledged episode, and the
 dashboard's Actors page, seen in a browser, lists the run's actors while it runs."""
 
@@ -29,6 +29,16 @@ from trajectory_store import TrajectoryStore
 url = (pathlib.Path.home() / "memup-redis" / "url").read_text().strip()
 store = TrajectoryStore.connect(url, "{name}")
 print(json.dumps(dataclasses.asdict(store.stats())))
+"""
+
+
+POLICY_EPISODES = """
+import json, pathlib
+from trajectory_store import TrajectoryStore
+url = (pathlib.Path.home() / "memup-redis" / "url").read_text().strip()
+store = TrajectoryStore.connect(url, "{name}")
+print(json.dumps(sorted({{e.meta["collector_id"] for e in store.iterate()
+                          if e.meta["policy_id"] == "impala"}})))
 """
 
 
@@ -90,6 +100,27 @@ def test_smoke_job_runs_across_hosts_with_placement_by_resources(cluster: Cluste
     assert password not in output
     for path in [*logs_of(cluster), *run.rglob("*.jsonl"), run / "config.yaml", run / "report.md"]:
         assert password.encode() not in path.read_bytes(), path
+
+
+def test_online_job_puts_the_learner_on_the_head_and_the_env_runners_on_the_workers(
+        cluster: Cluster):
+    name = unique_name("online")
+    job = cluster.make("train-distributed", "CONFIG=configs/smoke-online.yaml",
+                       f"RUN_NAME={name}", "ARGS=--no-dashboard")
+    assert job.returncode == 0, (job.stdout + job.stderr)[-5000:]
+    figures = json.loads((run_files(cluster, name) / "figures.json").read_text())
+    assert figures["online/memory_versions"] >= 1
+    head = cluster.hosts["head"].ip
+    workers = {cluster.hosts[n].ip for n in ("worker1", "worker2")}
+    placed = actors(cluster)
+    runners = [a for a in placed if a[0] == "SingleAgentEnvRunner"]
+    learners = [a for a in placed if a[1] == "memup-learner"]
+    assert runners and {a[3] for a in runners} <= workers, placed
+    assert learners and {a[3] for a in learners} == {head}, placed
+    # The remote EnvRunners on the workers wrote the policy's episodes into the head's store.
+    writers = json.loads(
+        cluster.head_python(POLICY_EPISODES.format(name=name)).strip().splitlines()[-1])
+    assert writers and all(w.startswith("env-runner-") and w != "env-runner-0" for w in writers)
 
 
 def test_missing_store_fails_before_submitting_with_the_fix(cluster: Cluster):

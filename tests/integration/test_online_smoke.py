@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from app.services import redis_for_run
 from envs import NoisyTMaze
@@ -21,12 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 ONLINE = ROOT / "configs" / "smoke-online.yaml"
 
 
-def test_the_online_loop_runs_end_to_end(tmp_path):
-    run_dir = tmp_path / "online"
-    done = subprocess.run([sys.executable, "-m", "app.cli", "train", "--config", str(ONLINE),
+def train(config: Path, run_dir: Path) -> None:
+    """`memup train` in a child process, as a user runs it."""
+    done = subprocess.run([sys.executable, "-m", "app.cli", "train", "--config", str(config),
                            "--run-dir", str(run_dir), "--no-dashboard"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+
+def test_the_online_loop_runs_end_to_end(tmp_path):
+    run_dir = tmp_path / "online"
+    train(ONLINE, run_dir)
     figures = json.loads((run_dir / "figures.json").read_text())
     assert figures["online/memory_versions"] >= 1
     assert figures["impala/env_steps"] >= 6000
@@ -63,3 +69,16 @@ def test_the_online_loop_runs_end_to_end(tmp_path):
             obs, reward, terminated, _, _ = env.step(int(action))
             assert np.float32(reward) == episode.reward[t]
         assert terminated
+
+
+def test_the_online_loop_fine_tunes_the_memory_it_is_given(tmp_path):
+    preset = yaml.safe_load(ONLINE.read_text())
+    preset["impala"]["freeze_memory"] = False
+    config = tmp_path / "fine-tuned.yaml"
+    config.write_text(yaml.safe_dump(preset))
+    run_dir = tmp_path / "fine-tuned"
+    train(config, run_dir)
+    figures = json.loads((run_dir / "figures.json").read_text())
+    assert figures["online/memory_versions"] >= 1
+    policy = load_policy(run_dir / "policy")
+    assert not policy.freeze_memory and int(policy.memory_version) >= 1

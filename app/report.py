@@ -95,6 +95,35 @@ def _plot_impala(records: list[dict], path: Path) -> bool:
     return True
 
 
+def _plot_online(records: list[dict], path: Path) -> bool:
+    """The online loop on IMPALA's env-step axis: the policy's held-out return beside the
+    memory version it runs, and what the store holds (share of policy episodes, samples per
+    insert)."""
+    rounds = [r for r in records if "online/memory_version" in r]
+    if not rounds:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    x, returns = _series(rounds, "impala/env_steps", "impala/mean_return")
+    left.plot(x, returns, marker="o", label="held-out greedy return")
+    left.set(xlabel="env steps", ylabel="mean episodic return", title="Policy and memory")
+    versions = left.twinx()
+    x, version = _series(rounds, "impala/env_steps", "online/memory_version")
+    versions.step(x, version, where="post", color="grey", label="memory version")
+    versions.set_ylabel("memory version")
+    left.legend(fontsize=8, loc="upper left")
+    versions.legend(fontsize=8, loc="lower right")
+    for key, label in (("online/policy_episode_share", "policy episodes / all inserted"),
+                       ("online/samples_per_insert", "samples per insert")):
+        x, y = _series(rounds, "impala/env_steps", key)
+        right.plot(x, y, marker=".", label=label)
+    right.set(xlabel="env steps", title="The store")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def _table(figures: dict[str, Any]) -> list[str]:
     rows = ["| figure | value |", "|---|---|"]
     for key, value in figures.items():
@@ -122,6 +151,9 @@ def write_report(run: RunDir, figures: dict[str, Any], title: str) -> Path:
                   "the junction):", "", "![Detector uncertainty](detector_uncertainty.png)", ""]
     if _plot_impala(records, run.root / "impala_return.png"):
         lines += ["## Phase II: IMPALA", "", "![IMPALA return](impala_return.png)", ""]
+    if _plot_online(records, run.root / "online_loop.png"):
+        lines += ["## The online loop", "", "Both learners on IMPALA's env-step axis:", "",
+                  "![Online loop](online_loop.png)", ""]
     lines += length_section(figures, run.root)
     others = {k: v for k, v in figures.items() if not is_length_figure(k)}  # tabled above
     lines += ["## Figures", "", *_table(others), ""]

@@ -42,6 +42,9 @@ def test_the_online_loop_runs_end_to_end(tmp_path):
     assert rounds and rounds[-1]["online/policy_episode_share"] > 0
     assert rounds[-1]["online/samples_per_insert"] > 0
 
+    assert (run_dir / "online_loop.png").is_file()
+    assert "![Online loop](online_loop.png)" in (run_dir / "report.md").read_text()
+
     policy = load_policy(run_dir / "policy")
     assert int(policy.memory_version) >= 1
     # memory.pt is the MemUP learner's newest memory, of the policy's architecture.

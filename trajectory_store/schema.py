@@ -125,18 +125,17 @@ def meta_from_arrow(raw: Mapping[bytes, bytes] | None) -> dict[str, Any]:
         keys = {k.decode("utf-8"): v for k, v in raw.items()}
     except UnicodeDecodeError as exc:
         raise ValueError(f"metadata key is not UTF-8 ({exc})") from None
-    if keys.get("schema_version") == b"1":
-        keys = {**{k: b"null" for k in _ADDED_IN_2}, **keys, "schema_version": b"2"}
-    missing = [k for k in META_FIELDS if k not in keys]
-    unknown = sorted(k for k in keys if k not in META_FIELDS)
-    if missing or unknown:
-        raise ValueError(f"metadata keys wrong: missing {missing}, unexpected {unknown[:5]}")
     meta: dict[str, Any] = {}
     for key, value in keys.items():
         try:
             meta[key] = from_json(value)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ValueError(f"metadata {key!r} is not valid JSON ({exc})") from None
+    meta = dict(upgrade_meta(meta))
+    missing = [k for k in META_FIELDS if k not in meta]
+    unknown = sorted(k for k in meta if k not in META_FIELDS)
+    if missing or unknown:
+        raise ValueError(f"metadata keys wrong: missing {missing}, unexpected {unknown[:5]}")
     return meta
 
 

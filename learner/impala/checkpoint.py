@@ -39,14 +39,15 @@ class AlgoCheckpoints:
         if latest is None:
             return False
         algo.restore_from_path(latest)
+        # Count on from it, so that the next save never reuses (and first deletes) its folder.
+        self._iterations = int(latest.name.rpartition("-")[2])
         log.info("impala: continues from %s", latest)
         return True
 
-    def after_iteration(self, algo: Any) -> dict[str, float]:
+    def after_iteration(self, algo: Any) -> None:
         self._iterations += 1
         if self.every and self._iterations % self.every == 0:
             self.save(algo)
-        return {}
 
     def save(self, algo: Any) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)

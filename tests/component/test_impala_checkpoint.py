@@ -72,3 +72,24 @@ def test_train_policy_keeps_checkpoints_while_it_runs_and_drops_them_at_the_end(
                  checkpoint_dir=checkpoint_dir, after_iteration=watch, progress=False)
     assert any(seen) and not checkpoint_dir.exists()
     assert (tmp_path / "p").is_dir()
+
+
+def test_saves_after_a_restore_count_on_and_keep_the_restored_checkpoint_until_done(
+        ray_local, tmp_path: Path) -> None:
+    model_config = module_settings(IMPALA, memory_path=memory_file(tmp_path), baseline=False)
+    checkpoints = AlgoCheckpoints(tmp_path / "ckpt", every=1)
+    algo = build_impala_config(TMAZE, IMPALA, model_config).build_algo()
+    try:
+        algo.train()
+        checkpoints.after_iteration(algo)
+        first = checkpoints.latest()
+        resumed = AlgoCheckpoints(tmp_path / "ckpt", every=1)
+        assert resumed.restore(algo)
+        algo.train()
+        resumed.after_iteration(algo)
+    finally:
+        algo.stop()
+    # A save after the restore got a folder of its own: the one it continued from was never
+    # deleted before the new one was complete.
+    assert resumed.latest() != first and resumed.latest().name.endswith("2")
+    assert not first.exists()

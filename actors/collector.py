@@ -17,6 +17,9 @@ from actors.policies import BehaviourPolicy, make_policy
 from trajectory_store import Episode, RateLimitTimeout, StoreHandle
 
 
+_PACE_POLL_S = 0.05  # how often a paced collector looks for a new allowance
+
+
 def collector_seed(base_seed: int, index: int, incarnation: int) -> int:
     """Seed of collector `index`'s vector env; a restarted actor gets a fresh incarnation so it
     does not repeat the episodes it already flushed (each episode records its own seed)."""
@@ -76,23 +79,29 @@ class EpisodeCollector:
         self.collector_id = f"collector-{index}"
         self.env = env
         self.config = config
-        self.policy = policy or make_policy(self.config.policy, self.env.num_actions)
+        self.policy = policy or make_policy(self.config.policy, self.env.num_actions,
+                                            self.config.repeat_exponent)
         self.store = store.connect()
         if incarnation is None:
             incarnation = _incarnation()
         self.seed = collector_seed(base_seed, index, incarnation)
         self._stop = threading.Event()
+        self._allowance: int | None = None
         self._counters = _Counters(self.collector_id)
         self._flushed_episodes = 0
         self._flushed_steps = 0
         self._env_steps = 0
         self._started = time.perf_counter()
 
-    def run(self, max_episodes: int | None = None) -> dict[str, Any]:
+    def run(self, max_episodes: int | None = None,
+            allowance: int | None = None) -> dict[str, Any]:
         """Collects until `stop()` or until `max_episodes` are flushed; returns `summary()`.
+        `allowance` paces it (see `allow`) from the start.
 
         A `stop()` that arrives before `run` starts still counts: the flag is never cleared.
         """
+        if allowance is not None:
+            self.allow(allowance)
         env = envs.make_vector_env(self.env, self.config.num_envs)
         rng = np.random.default_rng(self.seed)
         recorder = EpisodeRecorder(env.num_envs, self.env.obs_dim, self.env.max_episode_steps)
@@ -102,6 +111,9 @@ class EpisodeCollector:
         # Only an env that reports success records it; the others record none.
         no_success = np.zeros(env.num_envs, bool) if self.env.reports_success else None
         while not self._stop.is_set():
+            if self._allowance is not None and self._flushed_episodes >= self._allowance:
+                time.sleep(_PACE_POLL_S)  # paced: step nothing until `allow` grants more
+                continue
             actions = self.policy.act(obs, rng)
             obs, rewards, terminated, truncated, infos = env.step(actions)
             self._env_steps += env.num_envs
@@ -110,12 +122,20 @@ class EpisodeCollector:
                                        env.episode_seeds, truncated)
             if max_episodes is not None:
                 pending = pending[: max_episodes - self._flushed_episodes]
-            if len(pending) >= self.config.flush_episodes or self._quota_met(pending, max_episodes):
+            if (len(pending) >= self.config.flush_episodes
+                    or self._quota_met(pending, max_episodes)
+                    or self._quota_met(pending, self._allowance)):
                 self._flush(pending)
                 pending = []
                 if max_episodes is not None and self._flushed_episodes >= max_episodes:
                     break
         return self.summary()
+
+    def allow(self, total_episodes: int | None) -> None:
+        """Paces `run`: once it has flushed `total_episodes` episodes in all it steps nothing
+        until a larger allowance comes (None: no limit). The online loop keeps the collectors'
+        share of the store's episodes this way (docs/design.md §14)."""
+        self._allowance = total_episodes
 
     def stop(self) -> None:
         """Asks `run` to return after its current step (unflushed episodes are dropped)."""

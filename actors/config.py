@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from actors.policies import POLICIES
 from envs.validation import require_choice, require_int, require_real
 
 
@@ -20,7 +21,10 @@ class CollectorConfig:
     flush_episodes: int = 32
     """Completed episodes a collector buffers before one batched insert into the store."""
     policy: str = "random"
-    """Behaviour policy: "random" (uniform over actions)."""
+    """Behaviour policy: "random" (uniform over actions) or "repeat" (uniform, each action held
+    for a heavy-tailed number of steps: explores further, actors.policies)."""
+    repeat_exponent: float = 2.0
+    """For "repeat": P(an action is held n steps) is proportional to n^-repeat_exponent."""
     num_cpus_per_collector: float = 1.0
     """Ray CPUs each collector actor reserves."""
     insert_timeout_s: float = 5.0
@@ -29,6 +33,7 @@ class CollectorConfig:
     def __post_init__(self) -> None:
         for name in ("num_collectors", "num_envs", "num_episodes", "flush_episodes"):
             require_int(f"collect.{name}", getattr(self, name), 1)
-        require_choice("collect.policy", self.policy, ("random",))
+        require_choice("collect.policy", self.policy, POLICIES)
+        require_real("collect.repeat_exponent", self.repeat_exponent, 1.0, open_low=True)
         for name in ("num_cpus_per_collector", "insert_timeout_s"):
             require_real(f"collect.{name}", getattr(self, name), 0.0, open_low=True)

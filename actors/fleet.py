@@ -41,9 +41,11 @@ class CollectorFleet:
         store: StoreHandle,
         base_seed: int = 0,
         num_episodes: int | None = None,
+        paced: bool = False,
     ) -> "CollectorFleet":
         """Starts the actors; with `num_episodes`, each collects its share of them and returns
-        (a collector Ray restarts after a crash collects its share again), else until stopped."""
+        (a collector Ray restarts after a crash collects its share again), else until stopped.
+        `paced`: they wait for `pace` before they collect anything."""
         share = None
         if num_episodes is not None:
             share = -(-num_episodes // collect.num_collectors)  # ceil: the shares cover the quota
@@ -59,7 +61,16 @@ class CollectorFleet:
             ).remote(i, env, collect, store, base_seed)
             for i in range(collect.num_collectors)
         ]
-        return cls(actors, [actor.run.remote(share) for actor in actors])
+        allowance = 0 if paced else None
+        return cls(actors, [actor.run.remote(share, allowance) for actor in actors])
+
+    def pace(self, total_episodes: int) -> None:
+        """Lets the fleet flush `total_episodes` episodes in all, shared out evenly (each
+        collector counts its own; one that Ray restarted counts from 0 again)."""
+        each = -(-total_episodes // len(self.actors))
+        for i, actor in enumerate(self.actors):
+            if i not in self._summaries:
+                actor.allow.remote(each)
 
     def wait_for_episodes(
         self,

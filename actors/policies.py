@@ -1,7 +1,8 @@
 """Behaviour policies: what a collector's mazes do while it records episodes.
 
 A collector takes any `BehaviourPolicy` (an id recorded with each episode and a batched `act`);
-the collector config names the uniform random one, which keeps the store unbiased.
+the collector config names one: uniform random (the default, which keeps the store unbiased)
+or uniform random with temporally extended actions (`"repeat"`, which walks further).
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+
+POLICIES = ("random", "repeat")
+MAX_REPEAT = 10_000  # the longest run of one action a "repeat" policy draws
 
 
 class BehaviourPolicy(Protocol):
@@ -30,7 +34,38 @@ class UniformRandomPolicy:
         return rng.integers(0, self.num_actions, len(observations))
 
 
-def make_policy(name: str, num_actions: int = 2) -> BehaviourPolicy:
+class RepeatedRandomPolicy:
+    """Uniform random actions, each held for n steps with P(n) proportional to n^-exponent
+    (Dabney et al., "Temporally-Extended epsilon-Greedy Exploration", ICLR 2021, with epsilon
+    1). A uniform random walk strays about sqrt(T) steps in T; heavy-tailed runs of one action
+    reach places that are hundreds of steps away. A run may go on across an episode boundary.
+    """
+
+    def __init__(self, num_actions: int = 2, exponent: float = 2.0) -> None:
+        self.num_actions = num_actions
+        self.policy_id = f"repeat-random-{num_actions}"
+        lengths = np.arange(1, MAX_REPEAT + 1, dtype=np.float64)
+        weights = lengths ** -float(exponent)
+        self._cdf = np.cumsum(weights / weights.sum())
+        self._action = np.zeros(0, np.int64)
+        self._left = np.zeros(0, np.int64)
+
+    def act(self, observations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n = len(observations)
+        if len(self._action) != n:
+            self._action, self._left = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        fresh = self._left <= 0
+        count = int(fresh.sum())
+        if count:
+            self._action[fresh] = rng.integers(0, self.num_actions, count)
+            self._left[fresh] = np.searchsorted(self._cdf, rng.random(count), side="right") + 1
+        self._left -= 1
+        return self._action.copy()
+
+
+def make_policy(name: str, num_actions: int = 2, repeat_exponent: float = 2.0) -> BehaviourPolicy:
     if name == "random":
         return UniformRandomPolicy(num_actions)
-    raise ValueError(f'unknown behaviour policy {name!r}: use "random"')
+    if name == "repeat":
+        return RepeatedRandomPolicy(num_actions, repeat_exponent)
+    raise ValueError(f"unknown behaviour policy {name!r}: use one of {POLICIES}")

@@ -55,7 +55,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     config, run, _ = _prepare_run(args)
     with redis_for_run(run.redis) as url, ray_for_run(dashboard=not args.no_dashboard):
         stats = ensure_episodes(config, run, url)
-    print(json.dumps({f"store/{k}": v for k, v in dataclasses.asdict(stats).items()}, indent=2))
+    print(json.dumps(stats.as_metrics(), indent=2))
     return 0
 
 

@@ -5,7 +5,6 @@ Each collector's summary (`collector/...`, its node included) and the store's fi
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from tqdm import tqdm
@@ -39,8 +38,7 @@ def ensure_episodes(config: RunConfig, run: RunDir, redis_url: str) -> StoreStat
         with MetricsWriter(run.metrics) as writer:
             for summary in summaries:
                 writer.write(stats.steps, summary)
-            store_figures = dataclasses.asdict(stats)
-            writer.write(stats.steps, {f"store/{k}": v for k, v in store_figures.items()})
+            writer.write(stats.steps, stats.as_metrics())
         return stats
     finally:
         store.close()

@@ -15,6 +15,7 @@ across swaps (how they cope with a moving memory: docs/design.md §14).
 from __future__ import annotations
 
 import logging
+import math
 import numbers
 from typing import Any
 
@@ -22,7 +23,8 @@ import ray
 
 from app.config import RunConfig
 from learner.impala import train_policy
-from learner.impala.episode_sink import SinkSettings
+from app.online_collectors import CollectorMix
+from learner.impala.episode_sink import POLICY_ID, SinkSettings
 from learner.impala.learner import memory_version, offer_memory
 from learner.impala.training import MEMORY_VERSION
 from learner.memup import start_memup_learner
@@ -42,7 +44,6 @@ class MemoryPublisher:
         self._learner = memup_learner
         self._updates = updates_per_version
         self._store = store
-        self._collected = store.stats().inserted  # the collectors' episodes, before IMPALA's
         self._round: ray.ObjectRef | None = None
         self.version: int | None = None  # read off IMPALA's learner, which a resume restores
 
@@ -70,9 +71,17 @@ class MemoryPublisher:
         """How much of what went into the store the policy played, and the samples per insert."""
         stats = self._store.stats()
         inserted = max(stats.inserted, 1)
-        return {"online/policy_episode_share": (stats.inserted - self._collected) / inserted,
+        return {"online/policy_episode_share":
+                    stats.inserted_by_policy.get(POLICY_ID, 0) / inserted,
                 "online/samples_per_insert": stats.sampled / inserted,
                 "store/episodes": float(stats.episodes)}
+
+
+def _cpus_of(mix: CollectorMix | None, config: RunConfig) -> int:
+    """Worker CPUs the loop's collectors hold, which "auto" EnvRunners leave to them."""
+    if mix is None:
+        return 0
+    return math.ceil(config.collect.num_collectors * config.collect.num_cpus_per_collector)
 
 
 def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
@@ -84,24 +93,34 @@ def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, An
                                   progress=False)
     store = handle.connect()
     publisher = MemoryPublisher(learner, online.updates_per_version, store)
+    mix: CollectorMix | None = None
     try:
         if online.warm_start_updates and ray.get(learner.step.remote()) == 0:  # not on resume
             ray.get(learner.train.remote(online.warm_start_updates))
         # Version 0, the memory IMPALA starts from.
         ray.get(learner.export_memory.remote(str(run.memory)))
         publisher.start()
+        mix = CollectorMix.start(config, handle)
+
+        def after_iteration(algo: Any) -> dict[str, float]:
+            paced = mix.pace() if mix is not None else {}
+            return {**paced, **publisher.after_iteration(algo)}
+
         with MetricsWriter(run.metrics) as writer:
             result = train_policy(config.env, config.impala, train_env=config.train_env,
                                   memory_path=run.memory, policy_dir=run.policy,
                                   on_metrics=writer.write,
                                   sink=SinkSettings(handle, online.flush_episodes),
-                                  after_iteration=publisher.after_iteration,
-                                  checkpoint_dir=run.policy_checkpoints)
+                                  after_iteration=after_iteration,
+                                  checkpoint_dir=run.policy_checkpoints,
+                                  reserved_worker_cpus=_cpus_of(mix, config))
         # The newest memory; the saved policy holds the version it last ran with.
         ray.get(learner.export_memory.remote(str(run.memory)))
         memup = ray.get(learner.evaluate.remote())
         ray.get(learner.close.remote())
     finally:
+        if mix is not None:
+            mix.stop()
         ray.kill(learner)
         store.close()
     figures = {f"impala/{k}": v for k, v in result.items() if k != "path"}

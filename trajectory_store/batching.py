@@ -16,7 +16,8 @@ def encode_for_store(episode: Episode, config: StoreConfig) -> EncodedEpisode:
     """Validates `episode` against the episode contract and the store's limits, then encodes it."""
     ep = validate_episode(episode, max_length=config.max_episode_length)
     _check_fits(ep.length, ep.episode_id, config)
-    return EncodedEpisode(ep.episode_id, ep.length, encode_episode(ep, config.compression))
+    return EncodedEpisode(ep.episode_id, ep.length, encode_episode(ep, config.compression),
+                          ep.meta["policy_id"])
 
 
 def prepare(item: Episode | EncodedEpisode, config: StoreConfig) -> EncodedEpisode:
@@ -30,6 +31,8 @@ def prepare(item: Episode | EncodedEpisode, config: StoreConfig) -> EncodedEpiso
         raise InvalidEpisodeError(f"EncodedEpisode.episode_id must be 32 hex digits, got {episode_id!r:.50}")
     if not isinstance(item.blob, bytes) or not isinstance(item.length, int) or item.length < 1:
         raise InvalidEpisodeError("EncodedEpisode needs a bytes blob and a positive length (store.encode)")
+    if not isinstance(item.policy_id, str):
+        raise InvalidEpisodeError(f"EncodedEpisode.policy_id must be a str, got {item.policy_id!r:.50}")
     if item.length > config.max_episode_length:
         raise InvalidEpisodeError(
             f"episode {episode_id} has {item.length} steps, more than "

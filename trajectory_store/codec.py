@@ -42,6 +42,8 @@ class EncodedEpisode:
     episode_id: str
     length: int
     blob: bytes
+    policy_id: str = ""
+    """The behaviour policy that played it, counted per policy in `StoreStats.inserted_by_policy`."""
 
 
 def encode_episode(ep: Episode, compression: Compression = None, chunk_rows: int = CHUNK_ROWS) -> bytes:

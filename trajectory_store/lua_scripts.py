@@ -5,7 +5,8 @@ Keys of store NAME (one hash tag, so a Redis Cluster keeps a store on one slot):
     memup:{NAME}:blobs       hash  episode_id -> Arrow IPC blob
     memup:{NAME}:sizes       hash  episode_id -> "steps bytes" (to evict without decoding)
     memup:{NAME}:counters    hash  seq, episodes, steps, bytes, inserted, inserted_steps,
-                                   evicted, sampled, quarantined
+                                   evicted, sampled, quarantined, and inserted:POLICY_ID per
+                                   behaviour policy
     memup:{NAME}:rate        hash  b0..b9 -> "unix_second episodes steps" (insert-rate ring)
     memup:{NAME}:quarantine  hash  episode_id -> blob that failed to decode
     memup:{NAME}:reasons     hash  episode_id -> why it was quarantined
@@ -81,7 +82,7 @@ local function sample_allowance(size, inserted, sampled, min_size, spi, min_diff
 end
 """
 
-# ARGV: cap_steps, cap_episodes (0: none), LIMITER, then (id, steps, blob) triples.
+# ARGV: cap_steps, cap_episodes (0: none), LIMITER, then (id, steps, policy id, blob) quadruples.
 # Stops at the first episode the rate limiter refuses; returns {episodes handled, evicted}.
 # An id already stored is skipped and counted as handled, which makes a retried insert harmless.
 INSERT = _PRELUDE + """
@@ -91,8 +92,8 @@ local c = redis.call('HMGET', counters, 'seq', 'episodes', 'steps', 'bytes', 'in
 local seq, eps, steps, nbytes = num(c[1]), num(c[2]), num(c[3]), num(c[4])
 local inserted, sampled = num(c[5]), num(c[6])
 local done, new_eps, new_steps, evicted = 0, 0, 0, 0
-for i = 7, #ARGV, 3 do
-  local id, len, blob = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+for i = 7, #ARGV, 4 do
+  local id, len, policy, blob = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
   if can_insert(eps, inserted, sampled, min_size, spi, max_diff) then
     if redis.call('HSETNX', blobs, id, blob) == 1 then
       seq = seq + 1
@@ -100,6 +101,7 @@ for i = 7, #ARGV, 3 do
       redis.call('ZADD', index, seq, id)
       eps, steps, nbytes, inserted = eps + 1, steps + len, nbytes + #blob, inserted + 1
       new_eps, new_steps = new_eps + 1, new_steps + len
+      if policy ~= '' then redis.call('HINCRBY', counters, 'inserted:' .. policy, 1) end
       while eps > 1 and (steps > cap_steps or (cap_eps > 0 and eps > cap_eps)) do
         local oldest = redis.call('ZPOPMIN', index)[1]
         if not oldest then break end

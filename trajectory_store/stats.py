@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 RATE_WINDOW_S = 10  # the insert-rate ring in Redis holds this many one-second buckets
+_BY_POLICY = "inserted:"  # prefix of the per-policy insert counters (trajectory_store.lua_scripts)
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,16 @@ class StoreStats:
     """Episodes inserted per second over the last RATE_WINDOW_S seconds."""
     insert_rate_steps: float
     """Env steps inserted per second over the last RATE_WINDOW_S seconds."""
+    inserted_by_policy: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Episodes ever inserted, per behaviour policy id (the store's mix of behaviours)."""
 
     def as_metrics(self) -> dict[str, float]:
         """Namespaced for logging: {"store/episodes": ..., "store/insert_rate_steps": ...}."""
-        return {f"store/{k}": float(v) for k, v in dataclasses.asdict(self).items()}
+        figures = {f"store/{k}": float(v) for k, v in dataclasses.asdict(self).items()
+                   if k != "inserted_by_policy"}
+        figures.update({f"store/inserted_by_policy/{policy}": float(count)
+                        for policy, count in self.inserted_by_policy.items()})
+        return figures
 
     @classmethod
     def from_redis(cls, counters: Mapping[bytes, bytes], rate: Mapping[bytes, bytes], now_s: int) -> StoreStats:
@@ -59,4 +66,7 @@ class StoreStats:
             quarantined=count("quarantined"),
             insert_rate_episodes=episodes / RATE_WINDOW_S,
             insert_rate_steps=steps / RATE_WINDOW_S,
+            inserted_by_policy={key.decode()[len(_BY_POLICY):]: int(value)
+                                for key, value in counters.items()
+                                if key.startswith(_BY_POLICY.encode())},
         )

@@ -164,7 +164,7 @@ class TrajectoryStore:
                 chunk = next_chunk(items, done)
                 args = list(head)
                 for item in chunk:
-                    args += [item.episode_id, item.length, item.blob]
+                    args += [item.episode_id, item.length, item.policy_id, item.blob]
                 handled, _evicted = self._scripts.insert(keys=self._keys.data, args=args)
                 done += int(handled)
                 if handled == len(chunk):

@@ -185,6 +185,7 @@ def train_policy(
     sink: SinkSettings | None = None,
     after_iteration: Callable[[Any], dict[str, float]] | None = None,
     checkpoint_dir: Path | None = None,
+    reserved_worker_cpus: int = 0,
 ) -> dict[str, Any]:
     """Trains on `train_env` (default: `env`) until `impala.max_env_steps` (an env that reports
     success: or until greedy success on `env` >= `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
@@ -192,7 +193,9 @@ def train_policy(
     `sink`: the EnvRunners put their episodes into that store. `after_iteration(algo)` runs
     after every training iteration (the online loop swaps memories there); the figures it
     returns join the next evaluation round's metrics. `checkpoint_dir`: algorithm checkpoints
-    every `impala.checkpoint_every_iterations`, continued from when it holds one (`--resume`)."""
+    every `impala.checkpoint_every_iterations`, continued from when it holds one (`--resume`).
+    `reserved_worker_cpus`: workers' CPUs that other actors of the run hold ("auto" EnvRunners
+    leave them free)."""
     if train_env is None and impala.train_env_kwargs:
         raise ValueError("impala.train_env_kwargs are set: pass train_env (RunConfig.train_env "
                          "resolves it) so that phase II trains on that env")
@@ -209,7 +212,8 @@ def train_policy(
     with ray_session(), torch_threads(impala.num_threads):
         algo = build_impala_config(train_env, impala, model_config,
                                    cluster=ray.cluster_resources(),
-                                   worker_cpus=worker_cpus(ray.nodes()), sink=sink).build_algo()
+                                   worker_cpus=max(worker_cpus(ray.nodes()) - reserved_worker_cpus, 0),
+                                   sink=sink).build_algo()
         setup_s = time.perf_counter() - start
         checkpoints = (AlgoCheckpoints(checkpoint_dir, impala.checkpoint_every_iterations)
                        if checkpoint_dir is not None else None)

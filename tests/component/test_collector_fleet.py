@@ -117,3 +117,31 @@ def test_back_pressure_holds_collectors_until_the_learner_samples(
     assert len(summaries) == 1  # it stopped cleanly while blocked on back-pressure
     store.delete()
     store.close()
+
+
+def test_paced_fleet_collects_only_what_it_is_allowed(ray_local, redis_server, store_name):
+    """The online loop's exploring collectors: nothing before `pace`, then the allowance (a
+    collector may finish the episodes its mazes were in the middle of), then nothing more."""
+    collect = CollectorConfig(num_collectors=2, num_envs=4, flush_episodes=4,
+                              num_cpus_per_collector=0.5)
+    handle = StoreHandle(redis_server.url, store_name, StoreConfig(capacity_steps=1_000_000))
+    store = handle.connect()
+    fleet = CollectorFleet.start(TMAZE, collect, handle, paced=True)
+    try:
+        time.sleep(2)  # a free-running fleet would have inserted hundreds by now
+        assert store.stats().inserted == 0
+        fleet.pace(20)  # 10 each
+        fleet.wait_for_episodes(store, 20, timeout_s=60)
+        time.sleep(2)
+        paced = store.stats().inserted
+        assert 20 <= paced <= 20 + 2 * collect.num_envs
+        fleet.pace(60)
+        fleet.wait_for_episodes(store, 60 - paced, timeout_s=60)
+        time.sleep(2)
+        assert store.stats().inserted <= 60 + 2 * collect.num_envs
+        assert store.stats().inserted_by_policy == {"uniform-random-2": store.stats().inserted}
+    finally:
+        summaries = fleet.stop(timeout_s=30)
+    assert len(summaries) == 2  # paced collectors stop cleanly
+    store.delete()
+    store.close()

@@ -34,6 +34,24 @@ def test_insert_then_get_iterate_and_stats(fresh_store: TrajectoryStore) -> None
     assert stats.insert_rate_steps > 0
 
 
+def test_stats_count_inserts_per_behaviour_policy(make_store) -> None:
+    """The store's mix of behaviours: counted once per episode, kept through eviction and retries."""
+    store = make_store(capacity_steps=100)
+    rng = np.random.default_rng(1)
+    randoms = [random_episode(rng, 20, policy_id="uniform-random-4") for _ in range(4)]
+    policies = [random_episode(rng, 20, policy_id="impala") for _ in range(3)]
+    store.insert(randoms)
+    store.insert(policies)
+    store.insert(policies[:1])  # a retried insert: already stored, not counted again
+    stats = store.stats()
+    assert stats.inserted_by_policy == {"uniform-random-4": 4, "impala": 3}
+    assert stats.evicted == 2 and stats.inserted == 7  # eviction keeps the counts
+    assert stats.as_metrics()["store/inserted_by_policy/impala"] == 3.0
+    encoded = store.encode(random_episode(rng, 20, policy_id="impala"))
+    store.insert([encoded])
+    assert encoded.policy_id == "impala" and store.stats().inserted_by_policy["impala"] == 4
+
+
 def test_get_names_missing_ids(fresh_store: TrajectoryStore) -> None:
     [episode_id] = fresh_store.insert(_episodes(1))
     with pytest.raises(EpisodeNotFoundError, match="f" * 32):

@@ -74,9 +74,11 @@ def test_the_online_loop_runs_end_to_end(tmp_path):
         assert terminated
 
 
-def test_the_online_loop_fine_tunes_the_memory_it_is_given(tmp_path):
+def test_the_online_loop_fine_tunes_the_memory_with_exploring_collectors_in_the_mix(tmp_path):
     preset = yaml.safe_load(ONLINE.read_text())
     preset["impala"]["freeze_memory"] = False
+    preset["collect"].update(policy="repeat", repeat_exponent=1.5)
+    preset["online"]["collector_share"] = 0.4
     config = tmp_path / "fine-tuned.yaml"
     config.write_text(yaml.safe_dump(preset))
     run_dir = tmp_path / "fine-tuned"
@@ -85,3 +87,15 @@ def test_the_online_loop_fine_tunes_the_memory_it_is_given(tmp_path):
     assert figures["online/memory_versions"] >= 1
     policy = load_policy(run_dir / "policy")
     assert not policy.freeze_memory and int(policy.memory_version) >= 1
+
+    # The collectors kept playing while the loop ran, paced to their share of the inserts.
+    with redis_for_run(run_dir / "redis") as url:
+        store = StoreHandle(url, RunDir(run_dir).store_name).connect()
+        try:
+            by_policy = store.stats().inserted_by_policy
+        finally:
+            store.close()
+    played, collected = by_policy[POLICY_ID], by_policy["repeat-random-2"]
+    during_loop = collected - preset["collect"]["num_episodes"]
+    slack = preset["collect"]["num_envs"] + preset["collect"]["flush_episodes"]
+    assert 0 < during_loop <= played * 0.4 / 0.6 + slack

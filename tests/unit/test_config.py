@@ -56,6 +56,10 @@ def write(tmp_path, data) -> Path:
         ({"env": {"id": "FrozenLake-v1", "kwargs": {"map_name": "4x4"}},
           "impala": {"train_env_kwargs": {"map_name": "8x8"}}},
          r"change the env's inputs \(64 observation floats .* instead of 16"),
+        ({"env": {"corridor_length": 5}, "online": {"collector_share": 1.0}},
+         r"online.collector_share must be a number in \[0.0, 0.95\]"),
+        ({"env": {"corridor_length": 5}, "collect": {"policy": "greedy"}},
+         "collect.policy must be one of random, repeat"),
     ],
 )
 def test_bad_configs_name_what_to_fix(tmp_path, data, message):

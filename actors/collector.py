@@ -80,7 +80,8 @@ class EpisodeCollector:
         self.env = env
         self.config = config
         self.policy = policy or make_policy(self.config.policy, self.env.num_actions,
-                                            self.config.repeat_exponent)
+                                            self.config.repeat_exponent,
+                                            self.env.max_episode_steps)
         self.store = store.connect()
         if incarnation is None:
             incarnation = _incarnation()

@@ -12,7 +12,6 @@ from typing import Protocol
 import numpy as np
 
 POLICIES = ("random", "repeat")
-MAX_REPEAT = 10_000  # the longest run of one action a "repeat" policy draws
 
 
 class BehaviourPolicy(Protocol):
@@ -38,13 +37,16 @@ class RepeatedRandomPolicy:
     """Uniform random actions, each held for n steps with P(n) proportional to n^-exponent
     (Dabney et al., "Temporally-Extended epsilon-Greedy Exploration", ICLR 2021, with epsilon
     1). A uniform random walk strays about sqrt(T) steps in T; heavy-tailed runs of one action
-    reach places that are hundreds of steps away. A run may go on across an episode boundary.
+    reach places that are hundreds of steps away. Runs are at most `max_repeat` steps (the
+    episode's time limit: a longer one only wastes the episode) and may go on across an episode
+    boundary.
     """
 
-    def __init__(self, num_actions: int = 2, exponent: float = 2.0) -> None:
+    def __init__(self, num_actions: int = 2, exponent: float = 2.0,
+                 max_repeat: int = 10_000) -> None:
         self.num_actions = num_actions
         self.policy_id = f"repeat-random-{num_actions}"
-        lengths = np.arange(1, MAX_REPEAT + 1, dtype=np.float64)
+        lengths = np.arange(1, max(max_repeat, 1) + 1, dtype=np.float64)
         weights = lengths ** -float(exponent)
         self._cdf = np.cumsum(weights / weights.sum())
         self._action = np.zeros(0, np.int64)
@@ -63,9 +65,10 @@ class RepeatedRandomPolicy:
         return self._action.copy()
 
 
-def make_policy(name: str, num_actions: int = 2, repeat_exponent: float = 2.0) -> BehaviourPolicy:
+def make_policy(name: str, num_actions: int = 2, repeat_exponent: float = 2.0,
+                max_repeat: int = 10_000) -> BehaviourPolicy:
     if name == "random":
         return UniformRandomPolicy(num_actions)
     if name == "repeat":
-        return RepeatedRandomPolicy(num_actions, repeat_exponent)
+        return RepeatedRandomPolicy(num_actions, repeat_exponent, max_repeat)
     raise ValueError(f"unknown behaviour policy {name!r}: use one of {POLICIES}")

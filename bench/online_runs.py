@@ -48,7 +48,11 @@ def behaviour_rows(episodes: list, cue_layout: bool) -> list[dict]:
                    "terminated": float(np.mean([e.meta["terminated"] for e in group])),
                    "success": float(np.mean([bool(e.meta["success"]) for e in group]))}
             if cue_layout:
-                row["cue_seen"] = float(np.mean([np.any(e.obs[:, 0] != 0) for e in group]))
+                seen = np.array([np.any(e.obs[:, 0] != 0) for e in group])
+                ended = np.array([e.meta["terminated"] for e in group])
+                row["cue_seen"] = float(seen.mean())
+                # What MemUP needs: an episode that shows the cue and the answer to it.
+                row["cue_and_junction"] = float((seen & ended).mean())
             rows.append(row)
     return rows
 

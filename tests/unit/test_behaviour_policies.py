@@ -14,7 +14,7 @@ def _runs(actions: np.ndarray) -> np.ndarray:
 
 
 def test_repeat_policy_holds_actions_for_heavy_tailed_runs() -> None:
-    policy = RepeatedRandomPolicy(num_actions=4, exponent=1.5)
+    policy = RepeatedRandomPolicy(num_actions=4, exponent=1.5, max_repeat=10_000)
     rng = np.random.default_rng(0)
     actions = np.stack([policy.act(np.zeros((8, 3)), rng) for _ in range(20_000)])
     assert actions.shape == (20_000, 8) and set(np.unique(actions)) == {0, 1, 2, 3}

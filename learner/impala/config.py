@@ -49,6 +49,12 @@ class ImpalaConfig:
     entropy_coeff: float = 0.003
     """Entropy bonus (mean over steps). Scale it with the rewards: the soft-optimal policy's
     odds between two actions are exp(advantage gap / coeff)."""
+    explore_repeat_prob: float = 0.0
+    """Chance per step that an EnvRunner's sub-env starts holding a random action for a
+    heavy-tailed number of steps (temporally extended exploration; V-trace sees the true
+    behaviour probabilities, learner.impala.inputs.exploration). 0: off."""
+    explore_repeat_exponent: float = 2.0
+    """P(a held run lasts n steps) ∝ n^-explore_repeat_exponent."""
     vf_loss_coeff: float = 0.25
     """Value-loss weight; it matters only where the value loss reaches a trainable memory (the
     baseline), so it is kept below IMPALA's 0.5."""
@@ -130,6 +136,9 @@ class ImpalaConfig:
         require_real("impala.memory_lr_multiplier", self.memory_lr_multiplier, 0.0, 1e3,
                      open_low=True)
         require_real("impala.entropy_coeff", self.entropy_coeff, 0.0, 10.0)
+        require_real("impala.explore_repeat_prob", self.explore_repeat_prob, 0.0, 1.0)
+        require_real("impala.explore_repeat_exponent", self.explore_repeat_exponent, 1.0,
+                     open_low=True)
         require_real("impala.vf_loss_coeff", self.vf_loss_coeff, 0.0, 100.0)
         require_real("impala.gamma", self.gamma, 0.0, 1.0)
         require_real("impala.grad_clip", self.grad_clip, 0.0, math.inf, open_low=True)

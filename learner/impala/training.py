@@ -21,6 +21,7 @@ held-out return of every round (None until an episode has ended).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import time
@@ -46,6 +47,7 @@ from envs import EnvSpec
 from learner.impala.config import ImpalaConfig
 from learner.impala.episode_sink import EpisodeSink, SinkSettings
 from learner.impala.inputs.connectors import env_to_module, module_to_env
+from learner.impala.inputs.exploration import ExplorationSettings
 from learner.impala.inputs.env import (
     make_agent_env,
     register_rllib_env,
@@ -124,6 +126,10 @@ def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
     cluster = cluster or {}
     gpus = impala.gpus_per_learner(cluster.get("GPU", 0.0))
     runners = impala.env_runners_for(worker_cpus)
+    exploration = ExplorationSettings(impala.explore_repeat_prob,
+                                      impala.explore_repeat_exponent, env.max_episode_steps)
+    if exploration.repeat_prob > 0 and not lean_connectors:
+        raise ValueError("impala.explore_repeat_prob needs the lean connectors")
     return (
         IMPALAConfig()
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
@@ -140,7 +146,8 @@ def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
             add_default_connectors_to_env_to_module_pipeline=not lean_connectors,
             add_default_connectors_to_module_to_env_pipeline=not lean_connectors,
             env_to_module_connector=env_to_module if lean_connectors else None,
-            module_to_env_connector=module_to_env if lean_connectors else None,
+            module_to_env_connector=(functools.partial(module_to_env, exploration=exploration)
+                                     if lean_connectors else None),
         )
         .learners(
             # A GPU learner runs as its own actor (scheduled on the GPU node); on CPU the

@@ -128,3 +128,24 @@ def test_sampled_actions_follow_the_softmax_of_the_logits() -> None:
                                                       Columns.STATE_OUT: state},
                              episodes=[], explore=False, shared_data=None)
     assert (greedy[Columns.ACTIONS] == 1).all()
+
+
+def test_exploring_runners_hold_random_actions_and_report_their_behaviour(
+        ray_local, model_config: dict) -> None:
+    """impala.explore_repeat_prob reaches the EnvRunner's connector: sampled episodes hold
+    actions for runs and record log μ (0 inside a run); greedy episodes do not explore."""
+    impala = IMPALA.__class__(**{**IMPALA.__dict__, "explore_repeat_prob": 0.5,
+                                 "explore_repeat_exponent": 1.1})
+    config = build_impala_config(TMAZE, impala, model_config)
+    runner = SingleAgentEnvRunner(config=config)
+    try:
+        episodes = chunks(runner, 6, explore=True)
+        logp = np.concatenate([e.get_extra_model_outputs(Columns.ACTION_LOGP)
+                               for e in episodes])
+        assert (logp == 0.0).mean() > 0.2  # held steps: the behaviour's action is certain
+        greedy = chunks(runner, 2, explore=False)
+        greedy_logp = np.concatenate([e.get_extra_model_outputs(Columns.ACTION_LOGP)
+                                      for e in greedy])
+        assert (greedy_logp < 0).all()
+    finally:
+        runner.stop()

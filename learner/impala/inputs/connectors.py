@@ -32,6 +32,8 @@ import torch
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.columns import Columns
 
+from learner.impala.inputs.exploration import ExplorationSettings, RepeatExploration
+
 CARRIED_STATE = "memup_state_out"
 """`shared_data` key of the last STATE_OUT, {key: [B, H] tensor}, batched as the module made it."""
 
@@ -84,7 +86,14 @@ class BatchAgentInputs(ConnectorV2):
 
 
 class SampleActions(ConnectorV2):
-    """Module -> env: actions, their log-probs and the new state, one item per sub-env."""
+    """Module -> env: actions, their log-probs and the new state, one item per sub-env.
+    `exploration`: while exploring, held random actions mix in (inputs.exploration)."""
+
+    def __init__(self, *args: Any, exploration: ExplorationSettings | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._settings = exploration if exploration and exploration.repeat_prob > 0 else None
+        self._exploration: RepeatExploration | None = None
 
     def __call__(self, *, rl_module: Any, batch: dict[str, Any], episodes: list[Any],
                  explore: bool | None = None, shared_data: dict | None = None,
@@ -100,7 +109,13 @@ class SampleActions(ConnectorV2):
             actions = np.minimum((draws >= cdf).sum(axis=-1), cdf.shape[-1] - 1)
         else:
             actions = log_probs.argmax(axis=-1)
-        logp = np.take_along_axis(log_probs, actions[:, None], axis=-1)[:, 0]
+        if explore and self._settings is not None:
+            if self._exploration is None:
+                self._exploration = RepeatExploration(self._settings, log_probs.shape[-1])
+            fresh = np.array([episode.t == 0 for episode in episodes])
+            actions, logp = self._exploration.apply(actions, log_probs, fresh)
+        else:
+            logp = np.take_along_axis(log_probs, actions[:, None], axis=-1)[:, 0]
         state_out = {key: value.detach() for key, value in batch[Columns.STATE_OUT].items()}
         if shared_data is not None:
             shared_data[CARRIED_STATE] = state_out
@@ -130,6 +145,8 @@ def env_to_module(env: Any = None, spaces: Any = None, device: Any = None) -> Co
     return BatchAgentInputs(device=device)
 
 
-def module_to_env(env: Any = None, spaces: Any = None) -> ConnectorV2:
-    """`config.env_runners(module_to_env_connector=...)`: the lean module-to-env piece."""
-    return SampleActions()
+def module_to_env(env: Any = None, spaces: Any = None,
+                  exploration: ExplorationSettings | None = None) -> ConnectorV2:
+    """`config.env_runners(module_to_env_connector=...)`: the lean module-to-env piece (bind
+    `exploration` with functools.partial)."""
+    return SampleActions(exploration=exploration)

@@ -17,11 +17,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from app.config import load_config
 from app.services import redis_for_run
 from bench.common import read_rows, write_result
+from envs.agent_inputs import memory_inputs
+from learner.impala.evaluation.cue_probe import CueProbe, ProbeError
 from learner.run_dir import RunDir
+from memup_module import load_memory
 from trajectory_store import StoreHandle
 
 NAME = "online_runs"
@@ -53,8 +57,35 @@ def behaviour_rows(episodes: list, cue_layout: bool) -> list[dict]:
                 row["cue_seen"] = float(seen.mean())
                 # What MemUP needs: an episode that shows the cue and the answer to it.
                 row["cue_and_junction"] = float((seen & ended).mean())
+                informed = [e for e, keep in zip(group, seen & ended) if keep]
+                if informed:  # does the policy answer with the cue it went to see?
+                    row["success_after_cue"] = float(np.mean([bool(e.meta["success"])
+                                                              for e in informed]))
             rows.append(row)
     return rows
+
+
+def cue_probe_accuracy(run: RunDir, episodes: list) -> float | None:
+    """Whether the run's final memory holds the cue at the junction: a logistic probe on the
+    memory state at the last step of the episodes that saw the cue and reached the junction,
+    fit on 70 % of them, accuracy on the rest (None: too few such episodes)."""
+    informed = [e for e in episodes if np.any(e.obs[:, 0] != 0) and e.meta["terminated"]]
+    if len(informed) < 20 or not run.memory.is_file():
+        return None
+    memory = load_memory(run.memory)
+    features, sides = [], []
+    with torch.no_grad():
+        for e in informed:
+            x = memory_inputs(e.obs, e.action, e.reward, memory.config.num_actions)
+            m, _ = memory(torch.from_numpy(x)[None])
+            features.append(m[0, -1].numpy())
+            sides.append(int(e.obs[np.flatnonzero(e.obs[:, 0])[0], 0] > 0))
+    features, sides = np.array(features), np.array(sides)
+    fit = int(0.7 * len(sides))
+    try:
+        return CueProbe.fit(features[:fit], sides[:fit]).accuracy(features[fit:], sides[fit:])
+    except ProbeError:
+        return None
 
 
 def main() -> None:
@@ -73,7 +104,10 @@ def main() -> None:
     figures = json.loads(run.figures.read_text())
     row = {"run": run.root.name, "preset": config.name, "mode": config.mode,
            "env": config.env.to_plain(), **{k: figures.get(k) for k in FIGURES},
-           "behaviour": behaviour_rows(episodes, config.env.obs_dim == 3), "note": args.note}
+           "behaviour": behaviour_rows(episodes, config.env.obs_dim == 3),
+           "memory_cue_probe": (cue_probe_accuracy(run, episodes)
+                                if config.env.obs_dim == 3 else None),
+           "note": args.note}
     rows = [r for r in read_rows(NAME) if r["run"] != row["run"]] + [row]
     print(json.dumps(row, indent=2))
     print("written to", write_result(NAME, {

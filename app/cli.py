@@ -113,7 +113,7 @@ def _check_memory(path: Path, args: argparse.Namespace, config: RunConfig, run: 
                         f"--config {args.config} --run-dir {run_dir}`) or pass --memory PATH to "
                         "a memory.pt")
     try:
-        found = load_memory(path).config
+        found = load_memory(path, expect_cell=config.memup.memory.cell).config
     except ValueError as error:  # memory_io's message names the file and what to pass instead
         raise UserError(one_line(error)) from None
     want = config.memup.memory

@@ -13,8 +13,9 @@ import dataclasses
 import numbers
 
 from envs.validation import require_bool, require_choice, require_int, require_real
+from memup_module.cells import CELL_CLASSES
 
-CELLS = ("lstm", "gru")
+CELLS = tuple(CELL_CLASSES)
 TARGETS = ("reward", "return")
 DETECTOR_SCORES = ("entropy", "surprise", "ema_error")
 
@@ -24,7 +25,7 @@ class MemoryConfig:
     """The recurrent memory g_θ: Linear(obs→encoder)+ReLU, ⊕ one-hot a_{t-1} ⊕ r_{t-1}, RNN."""
 
     cell: str = "lstm"
-    """Recurrent cell: "lstm" (default) or "gru"."""
+    """Recurrent cell: "lstm" (default), "gru" or "indrnn" (memup_module.cells)."""
     hidden_size: int = 256
     """Size H of the memory state m_t."""
     encoder_size: int = 64
@@ -34,8 +35,9 @@ class MemoryConfig:
     num_actions: int = 2
     """Number of discrete actions (one-hot encoded in the memory input)."""
     forget_bias: float = 5.0
-    """Added at initialisation to the bias of the LSTM forget gate (GRU: update gate), so the
-    cell starts out keeping its state (measured: docs/results.md §2)."""
+    """Added at initialisation to the bias of the LSTM forget gate (GRU: update gate; IndRNN:
+    the logit of each unit's recurrent weight), so the cell starts out keeping its state
+    (measured: docs/results.md §2)."""
 
     def __post_init__(self) -> None:
         require_choice("memory.cell", self.cell, CELLS)

@@ -37,9 +37,18 @@ def save_memory(
     return path
 
 
-def load_memory(path: str | os.PathLike, device: torch.device | str = "cpu") -> Memory:
-    """The memory saved at `path`, in eval mode. Loads with `weights_only=True` (no pickle code)."""
+def load_memory(path: str | os.PathLike, device: torch.device | str = "cpu",
+                expect_cell: str | None = None) -> Memory:
+    """The memory saved at `path`, in eval mode. Loads with `weights_only=True` (no pickle code).
+    `expect_cell`: refuse, saying what to do, a memory of another cell."""
     payload = _load_payload(path, device)
+    saved = payload.get("config")
+    found = saved.get("cell") if isinstance(saved, dict) else None
+    if expect_cell is not None and found != expect_cell:
+        raise ValueError(
+            f"{path} holds a memory with cell {found!r}, but this run's memory.cell is "
+            f"{expect_cell!r}: pass a memory trained with {expect_cell!r}, or set "
+            f"`memup: {{memory: {{cell: {found}}}}}` in the preset")
     try:
         memory = Memory(MemoryConfig(**payload["config"]))
         memory.load_state_dict(payload["state_dict"])

@@ -37,9 +37,6 @@ from memup_module.rllib_notices import quiet_rllib_notices
 # Imported in every process that builds the module (driver, each EnvRunner and learner).
 quiet_rllib_notices()
 
-STATE_KEYS = {"lstm": ("h", "c"), "gru": ("h",)}
-"""Names of the memory's state parts in `Columns.STATE_IN` / `STATE_OUT`."""
-
 DEFAULTS: dict[str, Any] = {
     "memory": None,  # MemoryConfig fields as a dict; used when memory_path is None
     "memory_path": None,  # a memup-memory/1 file (load_memory); overrides "memory"
@@ -144,7 +141,7 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         if self.freeze_memory:
             self.memory.requires_grad_(False)
             self.memory.eval()
-        self._state_keys = STATE_KEYS[config.cell]
+        self._state_keys = self.memory.state_keys  # STATE_IN / STATE_OUT keys
         sizes = (config.hidden_size, config.obs_dim, int(settings["obs_encoder_size"]),
                  tuple(settings["head_hiddens"]))
         self.policy_head = Head(*sizes, config.num_actions)
@@ -158,8 +155,8 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     # -- RLModule -------------------------------------------------------------------------------
 
     def get_initial_state(self) -> dict[str, np.ndarray]:
-        size = self.memory.config.hidden_size
-        return {key: np.zeros(size, np.float32) for key in self._state_keys}
+        sizes = self.memory.rnn.state_sizes()
+        return {key: np.zeros(size, np.float32) for key, size in zip(self._state_keys, sizes)}
 
     def train(self, mode: bool = True) -> "MemUPPolicyModule":
         # RLlib calls train() before every forward_train; a frozen memory stays in eval.

@@ -1,0 +1,110 @@
+"""Every memory cell (memup_module.cells) behaves as the rest of the system assumes: one step
+equals the sequence pass, chunks with carried state equal one pass, an episode starts from the
+zero state, a saved memory loads back exactly and another cell's file is refused."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from memup_module import Memory, MemoryConfig, load_memory, save_memory
+from memup_module.cells import CELL_CLASSES, make_cell
+from memup_module.rl_module import MemUPPolicyModule, policy_model_config
+
+CELLS = sorted(CELL_CLASSES)
+
+
+def memory_of(cell: str, seed: int = 0) -> Memory:
+    torch.manual_seed(seed)
+    return Memory(MemoryConfig(cell=cell, hidden_size=16, encoder_size=8, obs_dim=3,
+                               num_actions=3)).eval()
+
+
+def inputs(batch: int, steps: int, seed: int = 1) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.zeros(batch, steps, 3 + 3 + 1)
+    x[..., :3] = torch.randn(batch, steps, 3, generator=generator)
+    actions = torch.randint(0, 3, (batch, steps), generator=generator)
+    x[:, 1:, 3:6] = torch.nn.functional.one_hot(actions[:, :-1], 3).float()
+    x[:, 1:, 6] = torch.randn(batch, steps - 1, generator=generator)
+    return x
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_single_steps_equal_the_sequence_pass(cell):
+    memory, x = memory_of(cell), inputs(4, 12)
+    with torch.no_grad():
+        whole, final = memory(x)
+        state, stepped = memory.initial_state(4), []
+        for t in range(12):  # forward one step at a time (the EnvRunners' path)
+            m, state = memory(x[:, t:t + 1], state)
+            stepped.append(m)
+        torch.testing.assert_close(torch.cat(stepped, 1), whole, rtol=1e-5, atol=1e-5)
+        for got, want in zip(state, final):
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        # precompute + step (the streaming evaluator's path) from the same columns
+        pre = memory.precompute(x[..., :3])
+        state, actions = memory.initial_state(4), x[..., 3:6].argmax(-1)
+        for t in range(12):
+            prev = actions[:, t] if t else None
+            reward = x[:, t, 6] if t else None
+            m, state = memory.step(pre[:, t], prev, state, reward)
+            torch.testing.assert_close(m, whole[:, t], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("chunk", [1, 5, 7])
+def test_chunks_with_carried_state_equal_one_pass(cell, chunk):
+    """The MemUP trainer's short truncated rollouts and RLlib's fragments carry the state."""
+    memory, x = memory_of(cell), inputs(3, 21)
+    with torch.no_grad():
+        whole, _ = memory(x)
+        state, parts = None, []
+        for start in range(0, 21, chunk):
+            m, state = memory(x[:, start:start + chunk], state)
+            parts.append(m)
+    torch.testing.assert_close(torch.cat(parts, 1), whole, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_an_episode_starts_from_the_zero_state(cell):
+    memory = memory_of(cell)
+    first, second = inputs(2, 9, seed=3), inputs(2, 6, seed=4)
+    with torch.no_grad():
+        _, carried = memory(first)
+        assert any(float(part.abs().sum()) > 0 for part in carried)
+        reset = tuple(part * 0 for part in carried)  # what the connectors do at a reset
+        after_reset, _ = memory(second, reset)
+        alone, _ = memory(second)
+    torch.testing.assert_close(after_reset, alone)
+    module = MemUPPolicyModule(
+        observation_space=gym.spaces.Box(-np.inf, np.inf, (7,)),
+        action_space=gym.spaces.Discrete(3),
+        model_config=policy_model_config(memory=vars(memory.config),
+                                         memory_state={k: v.numpy() for k, v in
+                                                       memory.state_dict().items()}))
+    initial = module.get_initial_state()
+    assert tuple(initial) == memory.state_keys
+    assert all(not value.any() for value in initial.values())
+    assert [value.shape[0] for value in initial.values()] == list(memory.rnn.state_sizes())
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_saved_memory_loads_back_exactly_and_another_cell_refuses_it(cell, tmp_path):
+    memory, x = memory_of(cell, seed=7), inputs(2, 10)
+    path = save_memory(tmp_path / "memory.pt", memory)
+    loaded = load_memory(path, expect_cell=cell)
+    for name, value in memory.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value, rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x)[0], memory(x)[0], rtol=0, atol=0)
+    other = next(name for name in CELLS if name != cell)
+    with pytest.raises(ValueError, match=f"cell {cell!r}.*memory.cell is {other!r}"):
+        load_memory(path, expect_cell=other)
+
+
+def test_an_unknown_cell_names_the_cells_that_carry_state():
+    with pytest.raises(ValueError, match="lstm, gru, indrnn"):
+        make_cell("transformer", 4, 8, 0.0)
+    with pytest.raises(ValueError, match="memory.cell must be one of lstm, gru, indrnn"):
+        MemoryConfig(cell="transformer")

@@ -14,6 +14,7 @@ import numbers
 
 from envs.validation import require_bool, require_choice, require_int, require_real
 from memup_module.cells import CELL_CLASSES
+from memup_module.cells.rim import MECHANISMS
 
 CELLS = tuple(CELL_CLASSES)
 TARGETS = ("reward", "return")
@@ -25,7 +26,7 @@ class MemoryConfig:
     """The recurrent memory g_θ: Linear(obs→encoder)+ReLU, ⊕ one-hot a_{t-1} ⊕ r_{t-1}, RNN."""
 
     cell: str = "lstm"
-    """Recurrent cell: "lstm" (default), "gru" or "indrnn" (memup_module.cells)."""
+    """Recurrent cell: "lstm" (default), "gru", "indrnn" or "rim" (memup_module.cells)."""
     hidden_size: int = 256
     """Size H of the memory state m_t."""
     encoder_size: int = 64
@@ -41,6 +42,9 @@ class MemoryConfig:
 
     def __post_init__(self) -> None:
         require_choice("memory.cell", self.cell, CELLS)
+        if self.cell == "rim" and isinstance(self.hidden_size, int) and self.hidden_size % MECHANISMS:
+            raise ValueError(f"memory.hidden_size must be a multiple of {MECHANISMS} for the rim "
+                             f"cell ({MECHANISMS} mechanisms), got {self.hidden_size}")
         require_real("memory.forget_bias", self.forget_bias, -100.0, 100.0, open_low=False)
         for name in ("hidden_size", "encoder_size", "obs_dim"):
             require_int(f"memory.{name}", getattr(self, name), 1)

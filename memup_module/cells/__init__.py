@@ -13,12 +13,14 @@ from torch import nn
 
 from memup_module.cells.base import MemoryCell, State, zero_state
 from memup_module.cells.indrnn import IndRNNMemoryCell
+from memup_module.cells.rim import RIMMemoryCell
 from memup_module.cells.torch_rnn import GRUMemoryCell, LSTMMemoryCell
 
 CELL_CLASSES: dict[str, type[nn.Module]] = {
     "lstm": LSTMMemoryCell,
     "gru": GRUMemoryCell,
     "indrnn": IndRNNMemoryCell,
+    "rim": RIMMemoryCell,
 }
 
 

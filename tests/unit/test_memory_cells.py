@@ -104,7 +104,23 @@ def test_a_saved_memory_loads_back_exactly_and_another_cell_refuses_it(cell, tmp
 
 
 def test_an_unknown_cell_names_the_cells_that_carry_state():
-    with pytest.raises(ValueError, match="lstm, gru, indrnn"):
+    with pytest.raises(ValueError, match="lstm, gru, indrnn, rim"):
         make_cell("transformer", 4, 8, 0.0)
-    with pytest.raises(ValueError, match="memory.cell must be one of lstm, gru, indrnn"):
+    with pytest.raises(ValueError, match="memory.cell must be one of lstm, gru, indrnn, rim"):
         MemoryConfig(cell="transformer")
+    with pytest.raises(ValueError, match="multiple of 4 for the rim cell"):
+        MemoryConfig(cell="rim", hidden_size=30)
+
+
+def test_rim_updates_only_its_active_mechanisms():
+    """Each step changes exactly `ACTIVE` of the K mechanism blocks before communication; with
+    communication switched off the others keep their state bit for bit."""
+    from memup_module.cells.rim import ACTIVE, MECHANISMS
+    memory = memory_of("rim")
+    with torch.no_grad():
+        memory.rnn.comm_value.zero_()
+        state = (torch.randn(5, 16),)
+        x = inputs(5, 1)
+        _, (after,) = memory(x, state)
+    changed = (after != state[0]).reshape(5, MECHANISMS, -1).any(-1)
+    assert changed.sum(1).tolist() == [ACTIVE] * 5

@@ -1,0 +1,96 @@
+"""Every memory cell (memup_module.cells) on T-Maze-1000 and in the streaming evaluator's step.
+
+Per cell: the whole pipeline of `configs/tmaze-1000.yaml` with `memup.memory.cell` set (phase I
+updates to junction accuracy 1.0, its updates per second, phase II greedy success and env
+steps; baseline off), and the greedy step's throughput (`Memory.precompute` + `Memory.step` on
+256 mazes, one thread: what the streaming evaluator runs per step). One row per cell in
+`bench/results/memory_cells.json`.
+
+    python -m bench.memory_cells                      # every cell
+    python -m bench.memory_cells --cells gru rim      # some
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from bench.common import best_rate, read_rows, write_result
+from memup_module import Memory, MemoryConfig
+from memup_module.cells import CELL_CLASSES
+
+NAME = "memory_cells"
+ROOT = Path(__file__).resolve().parent.parent
+PRESET = ROOT / "configs" / "tmaze-1000.yaml"
+FIGURES = ("memup/updates", "memup/junction_accuracy", "memup/wall_s", "impala/success_rate",
+           "impala/env_steps", "impala/wall_s", "run/wall_s")
+
+
+def greedy_steps_per_s(cell: str, mazes: int = 256, steps: int = 200) -> float:
+    """Memory steps per second (mazes x steps) of precompute + step, as the evaluator runs."""
+    torch.set_num_threads(1)
+    memory = Memory(MemoryConfig(cell=cell)).eval()
+    obs = torch.randn(steps, mazes, 3)
+    actions = torch.randint(0, 2, (mazes,))
+
+    def work() -> int:
+        with torch.no_grad():
+            pre = memory.precompute(obs)
+            state = memory.initial_state(mazes)
+            for t in range(steps):
+                _, state = memory.step(pre[t], actions if t else None, state)
+        return mazes * steps
+
+    return best_rate(work, repeats=3)
+
+
+def pipeline_row(cell: str, workdir: Path) -> dict:
+    """`memup train` on the T-Maze-1000 preset with this cell; the run's figures."""
+    preset = yaml.safe_load(PRESET.read_text())
+    preset["name"] = f"tmaze-1000-{cell}"
+    preset["baseline"] = False
+    preset["memup"].setdefault("memory", {})["cell"] = cell
+    config = workdir / f"{cell}.yaml"
+    config.write_text(yaml.safe_dump(preset))
+    run_dir = workdir / cell
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "app.cli", "train", "--config", str(config),
+                           "--run-dir", str(run_dir), "--no-dashboard"], cwd=ROOT,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": (done.stdout + done.stderr)[-1500:],
+                "wall_s": time.perf_counter() - start}
+    figures = json.loads((run_dir / "figures.json").read_text())
+    row = {key: figures.get(key) for key in FIGURES}
+    row["memup/updates_per_s"] = figures["memup/updates"] / figures["memup/wall_s"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", default=list(CELL_CLASSES),
+                        choices=list(CELL_CLASSES))
+    args = parser.parse_args()
+    rows = {row["cell"]: row for row in read_rows(NAME)}
+    with tempfile.TemporaryDirectory() as workdir:
+        for cell in args.cells:
+            row = {"cell": cell, "greedy_steps_per_s": greedy_steps_per_s(cell),
+                   **pipeline_row(cell, Path(workdir))}
+            print(json.dumps(row), flush=True)
+            rows[cell] = row
+    path = write_result(NAME, {"command": "python -m bench.memory_cells",
+                               "preset": "configs/tmaze-1000.yaml (baseline off)",
+                               "rows": [rows[c] for c in CELL_CLASSES if c in rows]})
+    print("written to", path)
+
+
+if __name__ == "__main__":
+    main()

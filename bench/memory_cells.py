@@ -2,7 +2,7 @@
 
 Per cell: the whole pipeline of `configs/tmaze-1000.yaml` with `memup.memory.cell` set (phase I
 updates to junction accuracy 1.0, its updates per second, phase II greedy success and env
-steps; baseline off), and the greedy step's throughput (`Memory.precompute` + `Memory.step` on
+steps; baseline off; at most 8 000 MemUP updates and 200 000 IMPALA env steps), and the greedy step's throughput (`Memory.precompute` + `Memory.step` on
 256 mazes, one thread: what the streaming evaluator runs per step). One row per cell in
 `bench/results/memory_cells.json`.
 
@@ -30,6 +30,8 @@ from memup_module.cells import CELL_CLASSES
 NAME = "memory_cells"
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "configs" / "tmaze-1000.yaml"
+MAX_UPDATES = 8000
+MAX_ENV_STEPS = 200_000
 FIGURES = ("memup/updates", "memup/junction_accuracy", "memup/wall_s", "impala/success_rate",
            "impala/env_steps", "impala/wall_s", "run/wall_s")
 
@@ -58,6 +60,9 @@ def pipeline_row(cell: str, workdir: Path) -> dict:
     preset["name"] = f"tmaze-1000-{cell}"
     preset["baseline"] = False
     preset["memup"].setdefault("memory", {})["cell"] = cell
+    # Capped so that a cell that does not learn the maze ends the row in minutes.
+    preset["memup"]["max_updates"] = MAX_UPDATES
+    preset["impala"]["max_env_steps"] = MAX_ENV_STEPS
     config = workdir / f"{cell}.yaml"
     config.write_text(yaml.safe_dump(preset))
     run_dir = workdir / cell
@@ -87,7 +92,9 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             rows[cell] = row
     path = write_result(NAME, {"command": "python -m bench.memory_cells",
-                               "preset": "configs/tmaze-1000.yaml (baseline off)",
+                               "preset": "configs/tmaze-1000.yaml (baseline off, "
+                                         f"max_updates {MAX_UPDATES}, "
+                                         f"max_env_steps {MAX_ENV_STEPS})",
                                "rows": [rows[c] for c in CELL_CLASSES if c in rows]})
     print("written to", path)
 

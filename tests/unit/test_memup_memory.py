@@ -18,22 +18,6 @@ def test_shapes_and_initial_state(cell):
     assert torch.allclose(m[:, -1], new_state[0], atol=1e-6)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("chunk", [1, 3, 10])
-def test_chunked_calls_continue_an_unchunked_pass(cell, chunk):
-    torch.manual_seed(0)
-    memory = Memory(MemoryConfig(cell=cell, hidden_size=16))
-    x = torch.randn(2, 10, 6)
-    full, full_state = memory(x)
-    state, parts = None, []
-    for start in range(0, 10, chunk):
-        m, state = memory(x[:, start:start + chunk], state)
-        parts.append(m)
-    torch.testing.assert_close(torch.cat(parts, 1), full, atol=1e-5, rtol=1e-5)
-    for a, b in zip(state, full_state):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
-
-
 def test_forget_bias_is_added_to_the_forget_gate():
     torch.manual_seed(1)
     shifted = Memory(MemoryConfig(hidden_size=8, forget_bias=3.0))

@@ -25,7 +25,7 @@ import yaml
 
 from bench.common import best_rate, read_rows, write_result
 from memup_module import Memory, MemoryConfig
-from memup_module.cells import CELL_CLASSES
+from memup_module.cells import CELL_NAMES
 
 NAME = "memory_cells"
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +81,8 @@ def pipeline_row(cell: str, workdir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", nargs="+", default=list(CELL_CLASSES),
-                        choices=list(CELL_CLASSES))
+    parser.add_argument("--cells", nargs="+", default=list(CELL_NAMES),
+                        choices=list(CELL_NAMES))
     args = parser.parse_args()
     rows = {row["cell"]: row for row in read_rows(NAME)}
     with tempfile.TemporaryDirectory() as workdir:
@@ -95,7 +95,7 @@ def main() -> None:
                                "preset": "configs/tmaze-1000.yaml (baseline off, "
                                          f"max_updates {MAX_UPDATES}, "
                                          f"max_env_steps {MAX_ENV_STEPS})",
-                               "rows": [rows[c] for c in CELL_CLASSES if c in rows]})
+                               "rows": [rows[c] for c in CELL_NAMES if c in rows]})
     print("written to", path)
 
 

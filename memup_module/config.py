@@ -13,10 +13,10 @@ import dataclasses
 import numbers
 
 from envs.validation import require_bool, require_choice, require_int, require_real
-from memup_module.cells import CELL_CLASSES
+from memup_module.cells import CELL_NAMES
 from memup_module.cells.rim import MECHANISMS
 
-CELLS = tuple(CELL_CLASSES)
+CELLS = CELL_NAMES
 TARGETS = ("reward", "return")
 DETECTOR_SCORES = ("entropy", "surprise", "ema_error")
 
@@ -26,7 +26,9 @@ class MemoryConfig:
     """The recurrent memory g_θ: Linear(obs→encoder)+ReLU, ⊕ one-hot a_{t-1} ⊕ r_{t-1}, RNN."""
 
     cell: str = "lstm"
-    """Recurrent cell: "lstm" (default), "gru", "indrnn" or "rim" (memup_module.cells)."""
+    """Recurrent cell: "lstm" (default), "gru", "indrnn", "rim" or one of POPGym's models
+    ("popgym_indrnn", "popgym_lmu", "popgym_fwp", "popgym_linear_attention"); see
+    memup_module.cells."""
     hidden_size: int = 256
     """Size H of the memory state m_t."""
     encoder_size: int = 64

@@ -13,6 +13,7 @@ from torch import nn
 
 from memup_module.cells.base import MemoryCell, State, zero_state
 from memup_module.cells.indrnn import IndRNNMemoryCell
+from memup_module.cells.popgym_models import POPGYM_MODELS, PopgymMemoryCell
 from memup_module.cells.rim import RIMMemoryCell
 from memup_module.cells.torch_rnn import GRUMemoryCell, LSTMMemoryCell
 
@@ -22,16 +23,20 @@ CELL_CLASSES: dict[str, type[nn.Module]] = {
     "indrnn": IndRNNMemoryCell,
     "rim": RIMMemoryCell,
 }
+CELL_NAMES = (*CELL_CLASSES, *POPGYM_MODELS)
+"""Every `memory.cell` a preset may name."""
 
 
 def make_cell(name: str, input_size: int, hidden_size: int, forget_bias: float) -> nn.Module:
     """A fresh cell of kind `name` (a key of `CELL_CLASSES`)."""
+    if name in POPGYM_MODELS:  # POPGym's initialisation; no forget bias to add
+        return PopgymMemoryCell(name, input_size, hidden_size)
     try:
         cls = CELL_CLASSES[name]
     except KeyError:
         raise ValueError(f"unknown memory cell {name!r}; cells that carry a state step by "
-                         f"step: {', '.join(CELL_CLASSES)}") from None
+                         f"step: {', '.join(CELL_NAMES)}") from None
     return cls(input_size, hidden_size, forget_bias)
 
 
-__all__ = ["CELL_CLASSES", "MemoryCell", "State", "make_cell", "zero_state"]
+__all__ = ["CELL_CLASSES", "CELL_NAMES", "MemoryCell", "State", "make_cell", "zero_state"]

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from memup_module import Memory, MemoryConfig, load_memory, save_memory
-from memup_module.cells import CELL_CLASSES, make_cell
+from memup_module.cells import CELL_NAMES, make_cell
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
-CELLS = sorted(CELL_CLASSES)
+CELLS = list(CELL_NAMES)
 
 
 def memory_of(cell: str, seed: int = 0) -> Memory:
@@ -104,7 +104,7 @@ def test_a_saved_memory_loads_back_exactly_and_another_cell_refuses_it(cell, tmp
 
 
 def test_an_unknown_cell_names_the_cells_that_carry_state():
-    with pytest.raises(ValueError, match="lstm, gru, indrnn, rim"):
+    with pytest.raises(ValueError, match="lstm, gru, indrnn, rim, popgym_indrnn, popgym_lmu"):
         make_cell("transformer", 4, 8, 0.0)
     with pytest.raises(ValueError, match="memory.cell must be one of lstm, gru, indrnn, rim"):
         MemoryConfig(cell="transformer")

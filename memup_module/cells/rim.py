@@ -75,8 +75,12 @@ class RIMMemoryCell(nn.Module):
         return self.bias_ih_l0
 
     def step(self, from_x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        from_x = from_x.float()
-        h = state[0].reshape(-1, MECHANISMS, self._block)
+        # fp32 throughout: under bf16 autocast the attention scores could pick other mechanisms.
+        with torch.autocast(from_x.device.type, enabled=False):
+            return self._step(from_x.float(), state[0].float())
+
+    def _step(self, from_x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, State]:
+        h = h.reshape(-1, MECHANISMS, self._block)
         key, value = from_x[:, :KEY_SIZE], from_x[:, KEY_SIZE:]
         # Attention of each mechanism to x_t against the null input (score 0).
         score = torch.einsum("bkd,kdc,bc->bk", h, self.query, key) / math.sqrt(KEY_SIZE)
@@ -101,5 +105,4 @@ class RIMMemoryCell(nn.Module):
         return flat, (flat,)
 
     def sequence(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        with torch.autocast(inputs.device.type, enabled=False):
-            return stepped_sequence(self, inputs.float(), tuple(s.float() for s in state))
+        return stepped_sequence(self, inputs.float(), tuple(s.float() for s in state))

@@ -124,3 +124,14 @@ def test_rim_updates_only_its_active_mechanisms():
         _, (after,) = memory(x, state)
     changed = (after != state[0]).reshape(5, MECHANISMS, -1).any(-1)
     assert changed.sum(1).tolist() == [ACTIVE] * 5
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_recurrence_stays_fp32_under_autocast(cell):
+    """Phase I may run under bf16 autocast; the state every cell carries stays fp32."""
+    memory, x = memory_of(cell), inputs(2, 6)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        m, state = memory(x)
+        stepped, stepped_state = memory(x[:, :1])
+    assert all(part.dtype == torch.float32 for part in (*state, *stepped_state))
+    assert m.dtype == torch.float32

@@ -8,6 +8,7 @@ steps; baseline off; at most 8 000 MemUP updates and 200 000 IMPALA env steps), 
 
     python -m bench.memory_cells                      # every cell
     python -m bench.memory_cells --cells gru rim      # some
+    python -m bench.memory_cells --cells lstm gru --preset configs/tmaze-10000.yaml
 """
 
 from __future__ import annotations
@@ -54,15 +55,17 @@ def greedy_steps_per_s(cell: str, mazes: int = 256, steps: int = 200) -> float:
     return best_rate(work, repeats=3)
 
 
-def pipeline_row(cell: str, workdir: Path) -> dict:
-    """`memup train` on the T-Maze-1000 preset with this cell; the run's figures."""
-    preset = yaml.safe_load(PRESET.read_text())
-    preset["name"] = f"tmaze-1000-{cell}"
+def pipeline_row(cell: str, preset_path: Path, workdir: Path) -> dict:
+    """`memup train` on the preset with this cell; the run's figures."""
+    preset = yaml.safe_load(preset_path.read_text())
+    preset["name"] = f"{preset['name']}-{cell}"
     preset["baseline"] = False
     preset["memup"].setdefault("memory", {})["cell"] = cell
     # Capped so that a cell that does not learn the maze ends the row in minutes.
-    preset["memup"]["max_updates"] = MAX_UPDATES
-    preset["impala"]["max_env_steps"] = MAX_ENV_STEPS
+    preset["memup"]["max_updates"] = min(preset["memup"].get("max_updates", MAX_UPDATES),
+                                         MAX_UPDATES)
+    preset["impala"]["max_env_steps"] = min(preset["impala"].get("max_env_steps",
+                                                                 MAX_ENV_STEPS), MAX_ENV_STEPS)
     config = workdir / f"{cell}.yaml"
     config.write_text(yaml.safe_dump(preset))
     run_dir = workdir / cell
@@ -83,19 +86,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", nargs="+", default=list(CELL_NAMES),
                         choices=list(CELL_NAMES))
+    parser.add_argument("--preset", type=Path, default=PRESET,
+                        help="a T-Maze preset (default configs/tmaze-1000.yaml)")
     args = parser.parse_args()
-    rows = {row["cell"]: row for row in read_rows(NAME)}
+    preset = args.preset.resolve()
+    label = str(preset.relative_to(ROOT)) if preset.is_relative_to(ROOT) else preset.name
+    rows = {(row["cell"], row.get("preset", str(PRESET.relative_to(ROOT)))): row
+            for row in read_rows(NAME)}
     with tempfile.TemporaryDirectory() as workdir:
         for cell in args.cells:
-            row = {"cell": cell, "greedy_steps_per_s": greedy_steps_per_s(cell),
-                   **pipeline_row(cell, Path(workdir))}
+            row = {"cell": cell, "preset": label,
+                   "greedy_steps_per_s": greedy_steps_per_s(cell),
+                   **pipeline_row(cell, preset, Path(workdir))}
             print(json.dumps(row), flush=True)
-            rows[cell] = row
-    path = write_result(NAME, {"command": "python -m bench.memory_cells",
-                               "preset": "configs/tmaze-1000.yaml (baseline off, "
-                                         f"max_updates {MAX_UPDATES}, "
-                                         f"max_env_steps {MAX_ENV_STEPS})",
-                               "rows": [rows[c] for c in CELL_NAMES if c in rows]})
+            rows[(cell, label)] = row
+    path = write_result(NAME, {"command": "python -m bench.memory_cells [--preset P]",
+                               "settings": f"baseline off, at most {MAX_UPDATES} MemUP updates "
+                                           f"and {MAX_ENV_STEPS} IMPALA env steps",
+                               "rows": list(rows.values())})
     print("written to", path)
 
 

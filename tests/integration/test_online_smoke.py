@@ -2,12 +2,11 @@
 the policy's episodes reach the store with their versions, new memories are swapped in."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import yaml
+from cli_runs import memup_train
 
 from app.services import redis_for_run
 from envs import NoisyTMaze
@@ -22,17 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ONLINE = ROOT / "configs" / "smoke-online.yaml"
 
 
-def train(config: Path, run_dir: Path) -> None:
-    """`memup train` in a child process, as a user runs it."""
-    done = subprocess.run([sys.executable, "-m", "app.cli", "train", "--config", str(config),
-                           "--run-dir", str(run_dir), "--no-dashboard"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-
-
 def test_the_online_loop_runs_end_to_end(tmp_path):
     run_dir = tmp_path / "online"
-    train(ONLINE, run_dir)
+    memup_train(ONLINE, run_dir)
     figures = json.loads((run_dir / "figures.json").read_text())
     assert figures["online/memory_versions"] >= 1
     assert figures["impala/env_steps"] >= 6000
@@ -82,7 +73,7 @@ def test_the_online_loop_fine_tunes_the_memory_with_exploring_collectors_in_the_
     config = tmp_path / "fine-tuned.yaml"
     config.write_text(yaml.safe_dump(preset))
     run_dir = tmp_path / "fine-tuned"
-    train(config, run_dir)
+    memup_train(config, run_dir)
     figures = json.loads((run_dir / "figures.json").read_text())
     assert figures["online/memory_versions"] >= 1
     policy = load_policy(run_dir / "policy")

@@ -1,13 +1,11 @@
 """`memup train` with each cell that is not the smoke preset's own LSTM: phase I trains it,
 IMPALA carries its state between fragments, the saved policy holds it (docs/design.md §6)."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_runs import memup_train
 
 from memup_module import load_memory
 from memup_module.rl_module import load_policy
@@ -26,11 +24,7 @@ def test_every_phase_runs_with_the_cell(cell, tmp_path):
     config = tmp_path / "preset.yaml"
     config.write_text(yaml.safe_dump(preset))
     run_dir = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "app.cli", "train", "--config", str(config),
-                           "--run-dir", str(run_dir), "--no-dashboard"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-    figures = json.loads((run_dir / "figures.json").read_text())
+    figures = memup_train(config, run_dir)
     assert figures["memup/updates"] >= 100 and "impala/success_rate" in figures
     memory = load_memory(run_dir / "memup" / "memory.pt", expect_cell=cell)
     policy = load_policy(run_dir / "policy")

@@ -15,15 +15,14 @@ across swaps (how they cope with a moving memory: docs/design.md §14).
 from __future__ import annotations
 
 import logging
-import math
 import numbers
 from typing import Any
 
 import ray
 
 from app.config import RunConfig
-from learner.impala import train_policy
 from app.online_collectors import CollectorMix
+from learner.impala import train_policy
 from learner.impala.episode_sink import POLICY_ID, SinkSettings
 from learner.impala.learner import memory_version, offer_memory
 from learner.impala.training import MEMORY_VERSION
@@ -77,13 +76,6 @@ class MemoryPublisher:
                 "store/episodes": float(stats.episodes)}
 
 
-def _cpus_of(mix: CollectorMix | None, config: RunConfig) -> int:
-    """Worker CPUs the loop's collectors hold, which "auto" EnvRunners leave to them."""
-    if mix is None:
-        return 0
-    return math.ceil(config.collect.num_collectors * config.collect.num_cpus_per_collector)
-
-
 def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, Any]:
     """Warm-starts MemUP on the store's episodes, then runs IMPALA (recording its episodes into
     the store) while MemUP keeps training and publishing; saves the policy and the memory."""
@@ -113,7 +105,7 @@ def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, An
                                   sink=SinkSettings(handle, online.flush_episodes),
                                   after_iteration=after_iteration,
                                   checkpoint_dir=run.policy_checkpoints,
-                                  reserved_worker_cpus=_cpus_of(mix, config))
+                                  reserved_worker_cpus=mix.cpus if mix is not None else 0)
         # The newest memory; the saved policy holds the version it last ran with.
         ray.get(learner.export_memory.remote(str(run.memory)))
         memup = ray.get(learner.evaluate.remote())

@@ -25,8 +25,11 @@ class CollectorMix:
     """A paced collector fleet: after the policy's n-th episode in the store the collectors may
     have put n * share / (1 - share) of their own there."""
 
-    def __init__(self, fleet: CollectorFleet, store: TrajectoryStore, share: float) -> None:
+    def __init__(self, fleet: CollectorFleet, store: TrajectoryStore, share: float,
+                 cpus: int) -> None:
         self.fleet = fleet
+        self.cpus = cpus
+        """Worker CPUs the collectors hold ("auto" EnvRunners leave them free)."""
         self._store = store
         self._ratio = share / (1.0 - share)
         self._policy_at_start = self._policy_inserts()
@@ -42,7 +45,9 @@ class CollectorMix:
         base_seed = int(np.random.SeedSequence(
             [config.seed, store.stats().inserted]).generate_state(1)[0])
         fleet = CollectorFleet.start(config.env, config.collect, handle, base_seed, paced=True)
-        return cls(fleet, store, share)
+        collect = config.collect
+        return cls(fleet, store, share,
+                   math.ceil(collect.num_collectors * collect.num_cpus_per_collector))
 
     def pace(self) -> dict[str, float]:
         """Grants the collectors their share of what the policy inserted since the start."""

@@ -1,10 +1,11 @@
 """Every memory cell (memup_module.cells) on T-Maze-1000 and in the streaming evaluator's step.
 
-Per cell: the whole pipeline of `configs/tmaze-1000.yaml` with `memup.memory.cell` set (phase I
-updates to junction accuracy 1.0, its updates per second, phase II greedy success and env
-steps; baseline off; at most 8 000 MemUP updates and 200 000 IMPALA env steps), and the greedy step's throughput (`Memory.precompute` + `Memory.step` on
-256 mazes, one thread: what the streaming evaluator runs per step). One row per cell in
-`bench/results/memory_cells.json`.
+Per cell: the whole pipeline of `configs/tmaze-1000.yaml` (or `--preset`) with
+`memup.memory.cell` set (phase I updates to junction accuracy 1.0, its updates per second,
+phase II greedy success and env steps; baseline off; at most 8 000 MemUP updates and 200 000
+IMPALA env steps), and the greedy step's throughput (`Memory.precompute` + `Memory.step` on
+256 mazes, one thread: what the streaming evaluator runs per step). One row per cell and
+preset in `bench/results/memory_cells.json`.
 
     python -m bench.memory_cells                      # every cell
     python -m bench.memory_cells --cells gru rim      # some

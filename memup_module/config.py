@@ -14,7 +14,7 @@ import numbers
 
 from envs.validation import require_bool, require_choice, require_int, require_real
 from memup_module.cells import CELL_NAMES
-from memup_module.cells.rim import MECHANISMS
+from memup_module.cells import rim
 
 CELLS = CELL_NAMES
 TARGETS = ("reward", "return")
@@ -44,12 +44,11 @@ class MemoryConfig:
 
     def __post_init__(self) -> None:
         require_choice("memory.cell", self.cell, CELLS)
-        if self.cell == "rim" and isinstance(self.hidden_size, int) and self.hidden_size % MECHANISMS:
-            raise ValueError(f"memory.hidden_size must be a multiple of {MECHANISMS} for the rim "
-                             f"cell ({MECHANISMS} mechanisms), got {self.hidden_size}")
         require_real("memory.forget_bias", self.forget_bias, -100.0, 100.0, open_low=False)
         for name in ("hidden_size", "encoder_size", "obs_dim"):
             require_int(f"memory.{name}", getattr(self, name), 1)
+        if self.cell == "rim":
+            rim.check_hidden_size(self.hidden_size)
         require_int("memory.num_actions", self.num_actions, 2)
 
     @property

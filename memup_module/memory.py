@@ -5,12 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from memup_module.cells import make_cell, zero_state
+from memup_module.cells import State, make_cell, zero_state
 from memup_module.config import MemoryConfig
-
-State = tuple[torch.Tensor, ...]
-"""The cell's state parts, each [B, size] (batch first, like RLlib's state): (h, c) of an LSTM,
-(h,) of a GRU or an IndRNN (memup_module.cells)."""
 
 
 class Memory(nn.Module):

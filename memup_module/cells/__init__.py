@@ -9,6 +9,9 @@ online loop take any of them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from torch import nn
 
 from memup_module.cells.base import MemoryCell, State, zero_state
@@ -17,20 +20,19 @@ from memup_module.cells.popgym_models import POPGYM_MODELS, PopgymMemoryCell
 from memup_module.cells.rim import RIMMemoryCell
 from memup_module.cells.torch_rnn import GRUMemoryCell, LSTMMemoryCell
 
-CELL_CLASSES: dict[str, type[nn.Module]] = {
+CELL_CLASSES: dict[str, Callable[[int, int, float], nn.Module]] = {
     "lstm": LSTMMemoryCell,
     "gru": GRUMemoryCell,
     "indrnn": IndRNNMemoryCell,
     "rim": RIMMemoryCell,
+    **{name: functools.partial(PopgymMemoryCell, name) for name in POPGYM_MODELS},
 }
-CELL_NAMES = (*CELL_CLASSES, *POPGYM_MODELS)
-"""Every `memory.cell` a preset may name."""
+"""Each `memory.cell` a preset may name -> (input_size, hidden_size, forget_bias) -> cell."""
+CELL_NAMES = tuple(CELL_CLASSES)
 
 
 def make_cell(name: str, input_size: int, hidden_size: int, forget_bias: float) -> nn.Module:
     """A fresh cell of kind `name` (a key of `CELL_CLASSES`)."""
-    if name in POPGYM_MODELS:  # POPGym's initialisation; no forget bias to add
-        return PopgymMemoryCell(name, input_size, hidden_size)
     try:
         cls = CELL_CLASSES[name]
     except KeyError:

@@ -1,7 +1,7 @@
 """What a memory cell gives `memup_module.Memory` (docs/design.md §6): any recurrence whose
 input enters through one linear map fits.
 
-    from_x = inputs @ cell.weight_ih_l0.T + cell.input_bias()      # [B, P], P = cell.input_width
+    from_x = inputs @ cell.weight_ih_l0.T + cell.input_bias()      # [B, P]
     h, state = cell.step(from_x, state)                              # one step
     m, state = cell.sequence(inputs, state)                          # [B, T, I] -> [B, T, H]
 
@@ -13,6 +13,7 @@ STATE_IN/STATE_OUT between fragments, and a zero state is every cell's start of 
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import torch
@@ -29,10 +30,7 @@ class MemoryCell(Protocol):
     hidden_size: int
     """Size H of the output m_t."""
     weight_ih_l0: torch.nn.Parameter
-    """[P, I]: the linear map of x_t into the cell (P = `input_width`)."""
-
-    @property
-    def input_width(self) -> int: ...
+    """[P, I]: the linear map of x_t into the cell."""
 
     def state_sizes(self) -> tuple[int, ...]:
         """Width of each state part, in `state_keys` order."""
@@ -56,12 +54,23 @@ def zero_state(cell: MemoryCell, batch_size: int, device: torch.device | str) ->
     return tuple(torch.zeros(batch_size, size, device=device) for size in cell.state_sizes())
 
 
+def input_map(input_size: int, width: int) -> tuple[torch.nn.Parameter, torch.nn.Parameter]:
+    """A cell's `weight_ih_l0` [width, input_size] (nn.Linear's uniform init) and zero bias."""
+    bound = 1.0 / math.sqrt(input_size)
+    weight = torch.nn.Parameter(torch.empty(width, input_size).uniform_(-bound, bound))
+    return weight, torch.nn.Parameter(torch.zeros(width))
+
+
 def stepped_sequence(cell: MemoryCell, inputs: torch.Tensor,
                      state: State) -> tuple[torch.Tensor, State]:
-    """`sequence` for a cell without a fused kernel: project every step at once, then step."""
-    from_x = torch.nn.functional.linear(inputs, cell.weight_ih_l0, cell.input_bias())
-    outputs = []
-    for t in range(inputs.shape[1]):
-        h, state = cell.step(from_x[:, t], state)
-        outputs.append(h)
+    """`sequence` for a cell without a fused kernel: project every step at once, then step,
+    in fp32 even under autocast (a bf16 state drifts over long episodes)."""
+    with torch.autocast(inputs.device.type, enabled=False):
+        from_x = torch.nn.functional.linear(inputs.float(), cell.weight_ih_l0,
+                                            cell.input_bias())
+        state = tuple(part.float() for part in state)
+        outputs = []
+        for t in range(inputs.shape[1]):
+            h, state = cell.step(from_x[:, t], state)
+            outputs.append(h)
     return torch.stack(outputs, dim=1), state

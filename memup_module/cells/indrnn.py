@@ -4,12 +4,10 @@ on Autoencode Medium/Hard and RepeatFirst Hard."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from memup_module.cells.base import State, stepped_sequence
+from memup_module.cells.base import State, input_map, stepped_sequence
 
 
 class IndRNNMemoryCell(nn.Module):
@@ -21,17 +19,11 @@ class IndRNNMemoryCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float) -> None:
         super().__init__()
         self.hidden_size = hidden_size
-        bound = 1.0 / math.sqrt(input_size)
-        self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size).uniform_(-bound, bound))
-        self.bias_ih_l0 = nn.Parameter(torch.zeros(hidden_size))
+        self.weight_ih_l0, self.bias_ih_l0 = input_map(input_size, hidden_size)
         # u = sigmoid(logit(U(0, 1)) + forget_bias): the forget bias skews units toward keeping
         # their state (u near 1) as it skews the LSTM's forget gate, and leaves some short ones.
         uniform = torch.rand(hidden_size).clamp(1e-4, 1 - 1e-4)
         self.weight_hh_l0 = nn.Parameter(torch.sigmoid(torch.logit(uniform) + forget_bias))
-
-    @property
-    def input_width(self) -> int:
-        return self.hidden_size
 
     def state_sizes(self) -> tuple[int, ...]:
         return (self.hidden_size,)
@@ -45,5 +37,4 @@ class IndRNNMemoryCell(nn.Module):
         return h, (h,)
 
     def sequence(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        with torch.autocast(inputs.device.type, enabled=False):
-            return stepped_sequence(self, inputs.float(), tuple(s.float() for s in state))
+        return stepped_sequence(self, inputs, state)

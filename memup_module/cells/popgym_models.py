@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from memup_module.cells.base import State
+from memup_module.cells.base import State, input_map
 
 Parts = tuple[torch.Tensor, ...]
 
@@ -101,23 +101,18 @@ POPGYM_MODELS: dict[str, PopgymModel] = {
 class PopgymMemoryCell(nn.Module):
     """One of `POPGYM_MODELS` behind the `MemoryCell` interface; state parts s0, s1, ..."""
 
-    def __init__(self, name: str, input_size: int, hidden_size: int) -> None:
+    def __init__(self, name: str, input_size: int, hidden_size: int,
+                 forget_bias: float = 0.0) -> None:
+        # `forget_bias` does not apply: the models keep POPGym's own initialisation.
         super().__init__()
         self.spec = POPGYM_MODELS[name]
         self.hidden_size = hidden_size
         self._shapes = self.spec.state_shapes(hidden_size)
         self.state_keys = tuple(f"s{i}" for i in range(len(self._shapes)))
-        bound = 1.0 / math.sqrt(input_size)
-        self.weight_ih_l0 = nn.Parameter(
-            torch.empty(hidden_size, input_size).uniform_(-bound, bound))
-        self.bias_ih_l0 = nn.Parameter(torch.zeros(hidden_size))
+        self.weight_ih_l0, self.bias_ih_l0 = input_map(input_size, hidden_size)
         self.model = self.spec.build(hidden_size)
         width = self.spec.width(hidden_size)
         self.unmap = nn.Linear(width, hidden_size) if width != hidden_size else nn.Identity()
-
-    @property
-    def input_width(self) -> int:
-        return self.hidden_size
 
     def state_sizes(self) -> tuple[int, ...]:
         return tuple(math.prod(shape) for shape in self._shapes)

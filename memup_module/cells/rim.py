@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from memup_module.cells.base import State, stepped_sequence
+from memup_module.cells.base import State, input_map, stepped_sequence
 
 MECHANISMS = 4
 """K: the memory state of H units is K mechanisms of H / K units each."""
@@ -24,6 +24,13 @@ ACTIVE = 2
 """Mechanisms that read the input and update at each step."""
 KEY_SIZE = 32
 """Width of the attention keys and queries (input and communication)."""
+
+
+def check_hidden_size(hidden_size: int) -> None:
+    """The state splits evenly into the mechanisms (checked at config load, too)."""
+    if hidden_size % MECHANISMS:
+        raise ValueError(f"memory.hidden_size must be a multiple of {MECHANISMS} for the rim "
+                         f"cell ({MECHANISMS} mechanisms), got {hidden_size}")
 
 
 class RIMMemoryCell(nn.Module):
@@ -37,9 +44,7 @@ class RIMMemoryCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float) -> None:
         super().__init__()
-        if hidden_size % MECHANISMS:
-            raise ValueError(f"memory.hidden_size must be a multiple of {MECHANISMS} for the "
-                             f"rim cell ({MECHANISMS} mechanisms), got {hidden_size}")
+        check_hidden_size(hidden_size)
         self.hidden_size = hidden_size
         block = hidden_size // MECHANISMS
         self._block = block
@@ -49,8 +54,7 @@ class RIMMemoryCell(nn.Module):
             return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
 
         # Input attention: key and value of x_t in one linear map; a query per mechanism.
-        self.weight_ih_l0 = uniform(KEY_SIZE + block, input_size, fan_in=input_size)
-        self.bias_ih_l0 = nn.Parameter(torch.zeros(KEY_SIZE + block))
+        self.weight_ih_l0, self.bias_ih_l0 = input_map(input_size, KEY_SIZE + block)
         self.query = uniform(MECHANISMS, block, KEY_SIZE, fan_in=block)
         # Each mechanism's own GRU (gates r, z, n), batched over the mechanisms.
         self.gru_ih = uniform(MECHANISMS, 3 * block, block, fan_in=block)
@@ -63,10 +67,6 @@ class RIMMemoryCell(nn.Module):
         self.comm_query = uniform(block, KEY_SIZE, fan_in=block)
         self.comm_key = uniform(block, KEY_SIZE, fan_in=block)
         self.comm_value = uniform(block, block, fan_in=block)
-
-    @property
-    def input_width(self) -> int:
-        return KEY_SIZE + self._block
 
     def state_sizes(self) -> tuple[int, ...]:
         return (self.hidden_size,)
@@ -105,4 +105,4 @@ class RIMMemoryCell(nn.Module):
         return flat, (flat,)
 
     def sequence(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        return stepped_sequence(self, inputs.float(), tuple(s.float() for s in state))
+        return stepped_sequence(self, inputs, state)

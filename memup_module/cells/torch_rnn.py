@@ -13,16 +13,11 @@ class _TorchRNN:
     """What the LSTM and the GRU cells share; mixed into `nn.LSTM` / `nn.GRU`."""
 
     state_keys: tuple[str, ...]
-    gates: int
 
     def _init_gate_bias(self, forget_bias: float) -> None:
         # Gate rows [H, 2H) are the LSTM's forget gate and the GRU's update gate alike.
         with torch.no_grad():
             self.bias_ih_l0[self.hidden_size:2 * self.hidden_size] += forget_bias
-
-    @property
-    def input_width(self) -> int:
-        return self.gates * self.hidden_size
 
     def state_sizes(self) -> tuple[int, ...]:
         return (self.hidden_size,) * len(self.state_keys)
@@ -44,7 +39,6 @@ class LSTMMemoryCell(_TorchRNN, nn.LSTM):
     """`nn.LSTM`, one layer, batch first; state (h, c)."""
 
     state_keys = ("h", "c")
-    gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float) -> None:
         nn.LSTM.__init__(self, input_size, hidden_size, batch_first=True)
@@ -68,7 +62,6 @@ class GRUMemoryCell(_TorchRNN, nn.GRU):
     """`nn.GRU`, one layer, batch first; state (h,)."""
 
     state_keys = ("h",)
-    gates = 3
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float) -> None:
         nn.GRU.__init__(self, input_size, hidden_size, batch_first=True)

@@ -111,7 +111,14 @@ def test_back_pressure_holds_collectors_until_the_learner_samples(
         held = store.stats().inserted
         assert held <= 40
         store.sample(30, timeout_s=10)
-        fleet.wait_for_episodes(store, 20, timeout_s=60)  # sampling released it
+        # Sampling 30 lets the collector insert ~30 more than `held`. Count from `held`, not
+        # from after the sample: the blocked insert may land before a fresh count starts.
+        deadline = time.monotonic() + 60
+        while store.stats().inserted < held + 20:
+            assert time.monotonic() < deadline, (
+                f"sampling did not release the collector: {store.stats().inserted - held} "
+                "more episodes in 60 s")
+            time.sleep(0.1)
     finally:
         summaries = fleet.stop(timeout_s=30)
     assert len(summaries) == 1  # it stopped cleanly while blocked on back-pressure

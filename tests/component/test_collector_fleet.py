@@ -95,6 +95,16 @@ def test_killed_collector_is_restarted_and_leaves_no_partial_episode(
     store.close()
 
 
+def wait_until_inserted(store, total: int, timeout_s: float = 60.0) -> None:
+    """Waits for the store's insert count to reach `total` (a count from the start of the test,
+    so an insert racing the call is not missed)."""
+    deadline = time.monotonic() + timeout_s
+    while store.stats().inserted < total:
+        assert time.monotonic() < deadline, (
+            f"{store.stats().inserted} of {total} episodes inserted in {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
 def test_back_pressure_holds_collectors_until_the_learner_samples(
     ray_local, redis_server, store_name
 ):
@@ -111,14 +121,9 @@ def test_back_pressure_holds_collectors_until_the_learner_samples(
         held = store.stats().inserted
         assert held <= 40
         store.sample(30, timeout_s=10)
-        # Sampling 30 lets the collector insert ~30 more than `held`. Count from `held`, not
-        # from after the sample: the blocked insert may land before a fresh count starts.
-        deadline = time.monotonic() + 60
-        while store.stats().inserted < held + 20:
-            assert time.monotonic() < deadline, (
-                f"sampling did not release the collector: {store.stats().inserted - held} "
-                "more episodes in 60 s")
-            time.sleep(0.1)
+        # Sampling 30 lets the collector insert ~30 more than `held`; the blocked insert may
+        # land before a count started after the sample would begin, so count the total.
+        wait_until_inserted(store, held + 20)
     finally:
         summaries = fleet.stop(timeout_s=30)
     assert len(summaries) == 1  # it stopped cleanly while blocked on back-pressure
@@ -138,12 +143,12 @@ def test_paced_fleet_collects_only_what_it_is_allowed(ray_local, redis_server, s
         time.sleep(2)  # a free-running fleet would have inserted hundreds by now
         assert store.stats().inserted == 0
         fleet.pace(20)  # 10 each
-        fleet.wait_for_episodes(store, 20, timeout_s=60)
+        wait_until_inserted(store, 20)
         time.sleep(2)
         paced = store.stats().inserted
         assert 20 <= paced <= 20 + 2 * collect.num_envs
         fleet.pace(60)
-        fleet.wait_for_episodes(store, 60 - paced, timeout_s=60)
+        wait_until_inserted(store, 60)
         time.sleep(2)
         assert store.stats().inserted <= 60 + 2 * collect.num_envs
         assert store.stats().inserted_by_policy == {"uniform-random-2": store.stats().inserted}

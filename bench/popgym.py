@@ -101,13 +101,19 @@ def markdown_table(rows: list[dict], reference: dict) -> list[str]:
 
 
 def _ref(ref: dict) -> str:
+    """POPGym's GRU / LSTM / best figures; † marks a second-hand figure (see REFERENCE)."""
     parts = []
     for model in ("GRU", "LSTM", "best"):
         entry = ref.get(model) or {}
         value = entry.get("mmer")
-        mark = "" if entry.get("confirmed") else "?"
-        parts.append("n/a" + mark if value is None else f"{value:.3f}{mark}")
+        mark = "†" if entry.get("second_hand") else ""
+        model_name = f" ({entry['model']})" if model == "best" and entry.get("model") else ""
+        parts.append("n/a" if value is None else f"{value:.3f}{mark}{model_name}")
     return " / ".join(parts)
+
+
+REFERENCE_NOTE = ("† POPGym's figures are second-hand: a third party's transcription of the "
+                  "paper's appendix table (bench/reference/popgym.json gives the provenance).")
 
 
 def _num(value) -> str:
@@ -122,6 +128,7 @@ def main() -> int:
     reference = json.loads(REFERENCE.read_text()) if REFERENCE.is_file() else {}
     if "--table" in sys.argv:
         print("\n".join(markdown_table(read_rows("popgym"), reference)))
+        print("\n" + REFERENCE_NOTE)
         return 0
     tasks = os.environ.get("BENCH_TASKS", ",".join(TASKS)).split(",")
     selections = os.environ.get("BENCH_SELECTIONS", ",".join(SELECTIONS)).split(",")
@@ -134,6 +141,7 @@ def main() -> int:
             write_result("popgym", {"reference": str(REFERENCE.relative_to(ROOT)),
                                     "rows": rows})
     print("\n".join(markdown_table(rows, reference)))
+    print("\n" + REFERENCE_NOTE)
     return 0
 
 

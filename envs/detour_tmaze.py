@@ -46,6 +46,10 @@ class DetourConfig:
     """Reward for the other side."""
     slack: int | None = None
     """Spare steps beyond 2D + L; None gives `default_slack(L, D)`."""
+    lag_penalty: float = 0.0
+    """Cost per step the agent falls behind the shortest success's schedule (after k steps it
+    should be at x >= k - D), in the spirit of Ni et al.'s Active T-Maze: walking the corridor
+    then pays as it goes, so only the cue has to be remembered for long. 0: such steps pay 0."""
 
     def __post_init__(self) -> None:
         require_int("corridor_length", self.corridor_length, 1)
@@ -57,6 +61,7 @@ class DetourConfig:
         if self.slack is not None:
             # The shortest successful episode takes 2D + L + 1 steps.
             require_int("slack", self.slack, 1)
+        require_real("lag_penalty", self.lag_penalty, 0.0)
 
     @property
     def detour(self) -> int:
@@ -78,11 +83,28 @@ class DetourConfig:
             slack = default_slack(self.corridor_length, self.detour)
         return 2 * self.detour + self.corridor_length + slack
 
+    def lag(self, positions: np.ndarray | int, steps: np.ndarray | int) -> np.ndarray:
+        """How many steps behind the shortest success's schedule x >= k - D the agent is."""
+        return np.maximum(np.asarray(steps) - self.detour - np.asarray(positions), 0)
+
+    def step_reward(self, lag_before: np.ndarray | int, lag_after: np.ndarray | int) -> np.ndarray:
+        """The reward of a step that neither chooses nor times out: `-lag_penalty` per step of
+        schedule it lost (0 with no penalty)."""
+        lost = np.asarray(lag_after) - np.asarray(lag_before)
+        return (0.0 - np.float32(self.lag_penalty) * lost).astype(np.float32)  # no -0.0
+
+    def lag_rewards(self) -> tuple[float, ...]:
+        """The rewards a step may pay for lost schedule: one step lost, or two (a step back)."""
+        if self.lag_penalty == 0:
+            return ()
+        return tuple(float(self.step_reward(0, lost)) for lost in (1, 2))
+
     def declared(self) -> dict[str, Any]:
         """What the env tells `envs.describe_env` of itself (metadata entries)."""
         return {
             "memup.reports_success": True,
-            "memup.reward_values": (float(self.failure_reward), 0.0, float(self.success_reward)),
+            "memup.reward_values": (float(self.failure_reward), 0.0, float(self.success_reward))
+            + self.lag_rewards(),
             "memup.corridor_length": self.corridor_length,
         }
 
@@ -96,8 +118,8 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
     Choosing anywhere but the junction changes nothing; at the junction it ends the episode with
     `success_reward` if it names the cue side, else `failure_reward`, and an all-zero
     observation. After `max_steps` steps without a choice the episode is truncated with
-    `failure_reward` (a timeout is a wrong answer) and success False.
-
+    `failure_reward` (a timeout is a wrong answer) and success False. Every other step pays 0, or
+    `-lag_penalty` per step of the shortest success's schedule it loses.
     Seeding as `NoisyTMaze`: `reset(seed=s)` seeds the env's generator; each episode draws one
     episode seed that fixes its cue and noise, and `reset(options={"episode_seed": e})` replays
     it exactly (the vector env records these seeds).
@@ -113,9 +135,11 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
         success_reward: float = 4.0,
         failure_reward: float = -3.0,
         slack: int | None = None,
+        lag_penalty: float = 0.0,
     ) -> None:
         self.config = DetourConfig(
-            corridor_length, detour_length, noise, success_reward, failure_reward, slack
+            corridor_length, detour_length, noise, success_reward, failure_reward, slack,
+            lag_penalty,
         )
         self.metadata = {**type(self).metadata, **self.config.declared()}
         self.observation_space = observation_space()
@@ -160,6 +184,7 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"action must be 0 (back), 1 (forward), 2 (left) or 3 (right), "
                              f"got {action!r}")
         action = int(action)
+        lag_before = self.config.lag(self._x, self._t)
         if action >= CHOOSE_LEFT and self._x == self.config.junction:
             success = action - CHOOSE_LEFT == self._cue_side
             reward = self.config.success_reward if success else self.config.failure_reward
@@ -176,7 +201,8 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
             # all, long before it has learned to look at the cue.
             return (self._observation(), float(self.config.failure_reward), False, True,
                     {"success": False})
-        return self._observation(), 0.0, False, False, {}
+        reward = float(self.config.step_reward(lag_before, self.config.lag(self._x, self._t)))
+        return self._observation(), reward, False, False, {}
 
     def _observation(self) -> np.ndarray:
         obs = np.zeros(OBS_DIM, np.float32)

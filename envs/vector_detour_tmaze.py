@@ -40,9 +40,11 @@ class DetourTMazeVectorEnv(SeededMazeVectorEnv):
         success_reward: float = 4.0,
         failure_reward: float = -3.0,
         slack: int | None = None,
+        lag_penalty: float = 0.0,
     ) -> None:
         self.config = DetourConfig(
-            corridor_length, detour_length, noise, success_reward, failure_reward, slack
+            corridor_length, detour_length, noise, success_reward, failure_reward, slack,
+            lag_penalty,
         )
         super().__init__(num_envs, NUM_ACTIONS, success_reward, failure_reward)
         self.positions = np.zeros(num_envs, np.int64)
@@ -60,6 +62,7 @@ class DetourTMazeVectorEnv(SeededMazeVectorEnv):
                              f"got {actions}")
         actions = actions.astype(np.int64)
         stepping = self._restart_ended()
+        lag_before = self.config.lag(self.positions, self.steps)
         at_junction = self.positions == self.config.junction
         decided = stepping & at_junction & (actions >= CHOOSE_LEFT)
         success = actions - CHOOSE_LEFT == self.cue_sides
@@ -70,6 +73,8 @@ class DetourTMazeVectorEnv(SeededMazeVectorEnv):
             moving, np.clip(self.positions + delta, 0, self.config.junction), self.positions
         )
         self.steps += moving
+        lag_after = self.config.lag(self.positions, self.steps)
+        rewards = np.where(moving, self.config.step_reward(lag_before, lag_after), rewards)
         truncated = moving & (self.steps >= self.config.max_steps)
         rewards = np.where(truncated, self._rewards[0], rewards)  # a timeout is a wrong answer
         obs = self._observations()

@@ -92,6 +92,7 @@ def test_defaults_and_bad_arguments():
                          ({"corridor_length": 5, "noise": 1}, "noise"),
                          ({"corridor_length": 5, "success_reward": float("nan")},
                           "success_reward"),
+                         ({"corridor_length": 5, "lag_penalty": -0.1}, "lag_penalty"),
                          ({"corridor_length": 5.0}, "corridor_length")]:
         with pytest.raises(ValueError, match=name):
             DetourTMaze(**kwargs)
@@ -166,10 +167,10 @@ def vector_episodes(vec: DetourTMazeVectorEnv, steps: int, seed: int, rng_action
     return finished
 
 
-@pytest.mark.parametrize("noise", [True, False])
-def test_sub_envs_are_bit_identical_to_the_single_env(noise):
+@pytest.mark.parametrize("noise, lag_penalty", [(True, 0.0), (False, 0.0), (True, 0.3)])
+def test_sub_envs_are_bit_identical_to_the_single_env(noise, lag_penalty):
     kwargs = dict(corridor_length=3, detour_length=2, noise=noise, success_reward=2.5,
-                  failure_reward=-1.0, slack=4)
+                  failure_reward=-1.0, slack=4, lag_penalty=lag_penalty)
     episodes = vector_episodes(DetourTMazeVectorEnv(16, **kwargs), steps=300, seed=3)
     assert len(episodes) > 200
     ends = {(end[0], end[1], end[2]["success"]) for *_, end in episodes}
@@ -182,6 +183,9 @@ def test_sub_envs_are_bit_identical_to_the_single_env(noise):
         np.testing.assert_array_equal(obs, single_obs)
         np.testing.assert_array_equal(rewards, single_rewards)
         assert end[:3] == single_end[:3] and np.array_equal(end[3], single_end[3])
+    steps_paid = {float(r) for *_, rewards, _ in episodes for r in rewards[:-1]}
+    lag_rewards = {0.0, float(-np.float32(0.3)), float(-np.float32(0.6))}
+    assert steps_paid == (lag_rewards if lag_penalty else {0.0})
 
 
 def test_vector_reset_options_replay_and_mask():
@@ -197,6 +201,22 @@ def test_vector_reset_options_replay_and_mask():
         vec.reset(options={"episode_seeds": [1, 2]})
     with pytest.raises(ValueError, match="actions"):
         vec.step(np.array([0, 1, 2, 4]))
+
+
+def test_the_lag_penalty_charges_each_step_of_schedule_lost():
+    # After k steps the shortest success is at x = |D - k|: behind schedule means x < k - D.
+    env = DetourTMaze(corridor_length=4, detour_length=2, lag_penalty=0.25, slack=3)
+    env.reset(seed=0)
+    rewards = [env.step(a)[1] for a in [BACK, BACK, FORWARD, FORWARD, FORWARD, FORWARD]]
+    assert rewards == [0.0] * 6  # the detour, then the corridor on schedule
+    env.reset(seed=0)
+    rewards = [env.step(a)[1] for a in [FORWARD] * 4 + [BACK] * 3 + [LEFT]]
+    # Skipping the cue puts it 4 steps ahead; stepping back eats that, then loses 2 a step.
+    assert rewards == [0.0] * 6 + [-0.5, -0.25]
+    env.reset(seed=0)
+    assert [env.step(LEFT)[1] for _ in range(6)] == [0.0] * 4 + [-0.25] * 2  # standing still
+    assert describe_env(EnvConfig(DETOUR_ENV_ID, {"corridor_length": 4, "lag_penalty": 0.25})
+                        ).reward_values == (-3.0, 0.0, 4.0, -0.25, -0.5)
 
 
 def test_the_generic_env_path_reads_what_the_env_declares():

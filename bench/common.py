@@ -42,3 +42,18 @@ def read_rows(name: str) -> list[dict]:
     """The "rows" of bench/results/<name>.json, for benchmarks whose rows accumulate."""
     path = RESULTS_DIR / f"{name}.json"
     return json.loads(path.read_text()).get("rows", []) if path.is_file() else []
+
+
+def run_preset(preset: str, overrides: dict, run_group: str, label: str) -> tuple:
+    """Runs `configs/<preset>.yaml` with `overrides` end to end in its own run dir under
+    runs/<run_group>/; returns (config, run dir, the run's figures)."""
+    from app.config import load_config, save_config
+    from app.pipeline import run_pipeline
+    from learner.run_dir import RunDir
+
+    root = RESULTS_DIR.parent.parent
+    config = load_config(root / "configs" / f"{preset}.yaml", overrides=overrides)
+    run = RunDir.create(root / "runs" / run_group / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}")
+    save_config(config, run.config)
+    figures = run_pipeline(config, run, dashboard=False)
+    return config, run, figures

@@ -18,10 +18,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
-from bench.common import read_rows, write_result
+from bench.common import read_rows, run_preset, write_result
 from learner.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,17 +50,9 @@ _ROW_KEYS = {
 
 
 def run_one(task: str, selection: str) -> dict:
-    from app.config import load_config, save_config
-    from app.pipeline import run_pipeline
-    from learner.run_dir import RunDir
-
     overrides = {"name": f"bench-{task}-{selection}", "baseline": selection == "detector",
                  "memup": {"target_selection": selection}}
-    config = load_config(ROOT / "configs" / f"{task}.yaml", overrides=overrides)
-    run = RunDir.create(ROOT / "runs" / "bench-popgym" / f"{task}-{selection}-"
-                        f"{time.strftime('%Y%m%d-%H%M%S')}")
-    save_config(config, run.config)
-    figures = run_pipeline(config, run, dashboard=False)
+    config, run, figures = run_preset(task, overrides, "bench-popgym", f"{task}-{selection}")
     row = {"task": task, "env_id": config.env.config.id, "selection": selection, "run_dir":
            str(run.root.relative_to(ROOT))}
     row.update({name: figures.get(key) for name, key in _ROW_KEYS.items()})
@@ -96,11 +87,11 @@ def markdown_table(rows: list[dict], reference: dict) -> list[str]:
             f"{_num(row.get('mmer'))} | {_num(row.get('greedy_return'))} | "
             f"{_int(row.get('steps_to_best'))} | "
             f"{_num(row.get('baseline_mmer'))} | {_num(row.get('baseline_greedy_return'))} | "
-            f"{_int(row.get('env_steps'))} | {_int(row.get('run_wall_s'))} | {_ref(ref)} |")
+            f"{_int(row.get('env_steps'))} | {_int(row.get('run_wall_s'))} | {reference_cell(ref)} |")
     return lines
 
 
-def _ref(ref: dict) -> str:
+def reference_cell(ref: dict) -> str:
     """POPGym's GRU / LSTM / best figures; † marks a second-hand figure (see REFERENCE)."""
     parts = []
     for model in ("GRU", "LSTM", "best"):

@@ -17,7 +17,8 @@ BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner
 # Not in the default list: `popgym` takes longer than the rest together (every POPGym/MiniGrid
 # preset, each target selection); run it with `make bench BENCH=popgym` (BENCH_TASKS and
 # BENCH_SELECTIONS narrow it). Nor `target_selection` (phase I per target selection over seeds,
-# `make bench BENCH=target_selection`; BENCH_TASK and BENCH_SEEDS choose).
+# `make bench BENCH=target_selection`; BENCH_TASK and BENCH_SEEDS choose), nor `online_table` (the
+# online loop against two-phase, fine-tuning and the baseline, hours per task).
 ROOT = Path(__file__).resolve().parent.parent
 
 

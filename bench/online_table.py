@@ -21,8 +21,8 @@ import os
 import sys
 from pathlib import Path
 
-from bench.common import read_rows, run_preset, write_result
-from bench.popgym import REFERENCE, REFERENCE_NOTE, reference_cell, steps_to_best
+from bench.common import read_rows, run_preset
+from bench.popgym import REFERENCE, print_table, record_row, reference_cell, steps_to_best
 from learner.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,12 +128,8 @@ def main() -> int:
                 for seed in seeds:
                     print(f"== {task} / {mode} / seed {seed}", flush=True)
                     row = run_one(task, mode, seed, int(budget) if budget else None)
-                    rows = [r for r in rows
-                            if (r["task"], r["mode"], r["seed"]) != (task, mode, seed)] + [row]
-                    write_result(NAME, {"reference": str(REFERENCE.relative_to(ROOT)),
-                                        "rows": rows})
-    print("\n".join(markdown_table(rows, reference)))
-    print("\n" + REFERENCE_NOTE)
+                    rows = record_row(NAME, rows, row, ("task", "mode", "seed"))
+    print_table(markdown_table(rows, reference))
     return 0
 
 

@@ -107,6 +107,19 @@ REFERENCE_NOTE = ("† POPGym's figures are second-hand: a third party's transcr
                   "paper's appendix table (bench/reference/popgym.json gives the provenance).")
 
 
+def record_row(name: str, rows: list[dict], row: dict, keys: tuple[str, ...]) -> list[dict]:
+    """`rows` with `row` in place of an earlier row that has the same `keys`, written to
+    bench/results/<name>.json (rows accumulate across sittings)."""
+    rows = [r for r in rows if any(r[k] != row[k] for k in keys)] + [row]
+    write_result(name, {"reference": str(REFERENCE.relative_to(ROOT)), "rows": rows})
+    return rows
+
+
+def print_table(lines: list[str]) -> None:
+    print("\n".join(lines))
+    print("\n" + REFERENCE_NOTE)
+
+
 def _num(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
@@ -118,8 +131,7 @@ def _int(value) -> str:
 def main() -> int:
     reference = json.loads(REFERENCE.read_text()) if REFERENCE.is_file() else {}
     if "--table" in sys.argv:
-        print("\n".join(markdown_table(read_rows("popgym"), reference)))
-        print("\n" + REFERENCE_NOTE)
+        print_table(markdown_table(read_rows("popgym"), reference))
         return 0
     tasks = os.environ.get("BENCH_TASKS", ",".join(TASKS)).split(",")
     selections = os.environ.get("BENCH_SELECTIONS", ",".join(SELECTIONS)).split(",")
@@ -127,12 +139,8 @@ def main() -> int:
     for task in tasks:
         for selection in selections:
             print(f"== {task} / {selection}", flush=True)
-            row = run_one(task, selection)
-            rows = [r for r in rows if (r["task"], r["selection"]) != (task, selection)] + [row]
-            write_result("popgym", {"reference": str(REFERENCE.relative_to(ROOT)),
-                                    "rows": rows})
-    print("\n".join(markdown_table(rows, reference)))
-    print("\n" + REFERENCE_NOTE)
+            rows = record_row("popgym", rows, run_one(task, selection), ("task", "selection"))
+    print_table(markdown_table(rows, reference))
     return 0
 
 

@@ -24,6 +24,7 @@ from app.services import redis_for_run
 from bench.common import read_rows, write_result
 from envs.agent_inputs import memory_inputs
 from learner.impala.evaluation.cue_probe import CueProbe, ProbeError
+from learner.metrics import read_metrics
 from learner.run_dir import RunDir
 from memup_module import load_memory
 from trajectory_store import StoreHandle
@@ -88,6 +89,18 @@ def cue_probe_accuracy(run: RunDir, episodes: list) -> float | None:
         return None
 
 
+def run_figures(run: RunDir) -> dict:
+    """FIGURES of a finished run; of an interrupted one (no figures file), the last value each
+    had in its metrics, with "interrupted": True."""
+    if run.figures.is_file():
+        figures = json.loads(run.figures.read_text())
+        return {key: figures.get(key) for key in FIGURES}
+    last: dict = {}
+    for record in read_metrics(run.metrics):
+        last.update({key: value for key, value in record.items() if key in FIGURES})
+    return {**{key: last.get(key) for key in FIGURES}, "interrupted": True}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, required=True)
@@ -101,9 +114,8 @@ def main() -> None:
             episodes = list(store.iterate())
         finally:
             store.close()
-    figures = json.loads(run.figures.read_text())
     row = {"run": run.root.name, "preset": config.name, "mode": config.mode,
-           "env": config.env.to_plain(), **{k: figures.get(k) for k in FIGURES},
+           "env": config.env.to_plain(), **run_figures(run),
            "behaviour": behaviour_rows(episodes, config.env.obs_dim == 3),
            "memory_cue_probe": (cue_probe_accuracy(run, episodes)
                                 if config.env.obs_dim == 3 else None),

@@ -108,6 +108,7 @@ class PeerLog:
     task: PeerTask
     window: int = WINDOW
     fps: list[tuple[float, int]] = dataclasses.field(default_factory=list)  # (log time, frames)
+    peer: list[tuple[float, int]] = dataclasses.field(default_factory=list)  # (elapsed, steps)
     rate_60s: float | None = None
     final_fps: float | None = None
     env_steps: int = 0
@@ -137,6 +138,8 @@ class PeerLog:
         elif match := _PEER.match(line):
             self.episodes, steps, full = int(match[1]), int(match[2]), int(match[3]) >= self.window
             self.env_steps = max(self.env_steps, steps)
+            if steps > 0:
+                self.peer.append((elapsed_s, steps))
             self.last_value = value = self.task.value(float(match[4]))
             if full and (self.best is None or value > self.best):
                 self.best, self.best_env_steps = value, steps
@@ -147,11 +150,20 @@ class PeerLog:
 
     def env_steps_per_s(self) -> float | None:
         """Between the first and last throughput report (log time stamps): sampling with
-        learning, start-up left out; with fewer than two reports, Sample Factory's final FPS."""
-        if len(self.fps) >= 2 and self.fps[-1][0] > self.fps[0][0]:
-            (t0, s0), (t1, s1) = self.fps[0], self.fps[-1]
-            return (s1 - s0) / (t1 - t0)
-        return self.final_fps or self.rate_60s
+        learning, start-up left out; with fewer than two reports (a short run), Sample Factory's
+        final FPS, else the same between our PEER lines (arrival times)."""
+        rate = _rate(self.fps)
+        if rate is None:
+            rate = self.final_fps or _rate(self.peer)
+        return self.rate_60s if rate is None else rate
+
+
+def _rate(points: list[tuple[float, int]]) -> float | None:
+    """Steps per second between the first and the last (time, steps) point."""
+    if len(points) < 2 or points[-1][0] <= points[0][0]:
+        return None
+    (t0, s0), (t1, s1) = points[0], points[-1]
+    return (s1 - s0) / (t1 - t0)
 
 
 def _seconds(stamp: str) -> float:
@@ -210,7 +222,7 @@ def run_peer(task: PeerTask, python: Path, workers: int, out_dir: Path) -> dict:
                 if log.feed(line, time.monotonic() - start):
                     break
     finally:
-        stop_group(process)
+        stop_group(process, out_dir)
     wall_s = time.monotonic() - start
     if log.goal_s is None and process.returncode != 0:
         raise RuntimeError(f"Sample Factory exited with {process.returncode}; see "
@@ -227,9 +239,10 @@ def run_peer(task: PeerTask, python: Path, workers: int, out_dir: Path) -> dict:
             "run_dir": _relative(out_dir)}
 
 
-def stop_group(process: subprocess.Popen, timeout_s: float = 30.0) -> None:
-    """Kills the runner's process group (its Sample Factory workers with it) and waits until
-    none of them is left."""
+def stop_group(process: subprocess.Popen, directory: Path, timeout_s: float = 30.0) -> None:
+    """Kills the runner's process group (its Sample Factory workers with it), then waits for
+    whatever else it started in `directory`: torch's shared-memory manager sits in a session of
+    its own and exits by itself once it has freed the segments; it is killed only if it hangs."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -238,22 +251,31 @@ def stop_group(process: subprocess.Popen, timeout_s: float = 30.0) -> None:
     if process.stdout is not None:
         process.stdout.close()
     deadline = time.monotonic() + timeout_s
-    while group_members(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while (left := leftovers(directory, process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        print(f"peer: process {pid} still there after {timeout_s:.0f} s, killed", flush=True)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group `pgid`."""
+def leftovers(directory: Path, pgid: int | None = None) -> list[int]:
+    """Live (not zombie) processes working in `directory` or in process group `pgid`."""
     import psutil
 
-    members = []
+    directory, found = directory.resolve(), []
     for proc in psutil.process_iter(["status"]):
         try:
-            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                members.append(proc.pid)
-        except (ProcessLookupError, PermissionError, psutil.Error):
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if (pgid is not None and os.getpgid(proc.pid) == pgid) or \
+                    Path(proc.cwd()) == directory:
+                found.append(proc.pid)
+        except (psutil.Error, OSError):
             continue
-    return members
+    return found
 
 
 def run_ours(task: PeerTask) -> list[dict]:

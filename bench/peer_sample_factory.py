@@ -1,5 +1,5 @@
 """Peer benchmark: Sample Factory 2.1.1's APPO with an LSTM policy beside our two-phase pipeline
-and our IMPALA-LSTM baseline, same tasks, same cores, same run (docs/results.md §8).
+and our IMPALA-LSTM baseline, same tasks, same cores, same run (docs/results.md §9).
 
 Sample Factory pins gymnasium < 1.0 and numpy < 2, so it lives in a venv of its own,
 bench/.venv-sample-factory, created here once (a stamp file holds the pins it was made with); its
@@ -24,6 +24,7 @@ Rows accumulate in bench/results/peer_sample_factory.json.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -77,6 +78,7 @@ class PeerTask:
     high: float
     rnn_size: int
     gamma: float
+    entropy_coeff: float
     budget: int
     seed: int = 0
 
@@ -88,7 +90,7 @@ class PeerTask:
 
 def peer_task(preset: str, budget: int | None = None) -> PeerTask:
     """The task of `configs/<preset>.yaml`, with its LSTM size (memup.memory.hidden_size),
-    discount and env-step budget (impala.max_env_steps unless `budget`)."""
+    discount, entropy bonus and env-step budget (impala.max_env_steps unless `budget`)."""
     from app.config import load_config
 
     config = load_config(ROOT / "configs" / f"{preset}.yaml")
@@ -98,7 +100,7 @@ def peer_task(preset: str, budget: int | None = None) -> PeerTask:
                     ",".join(spec.config.imports),
                     "success_rate" if spec.reports_success else "mean_return", float(low),
                     float(high), config.memup.memory.hidden_size, config.impala.gamma,
-                    budget or config.impala.max_env_steps, config.seed)
+                    config.impala.entropy_coeff, budget or config.impala.max_env_steps, config.seed)
 
 
 @dataclasses.dataclass
@@ -192,13 +194,14 @@ def default_workers() -> int:
 
 
 def peer_command(task: PeerTask, python: Path, workers: int, train_dir: Path) -> list[str]:
-    """The runner's command line: Sample Factory's defaults but for the LSTM, discount, cores
-    and budget, which follow ours."""
+    """The runner's command line: Sample Factory's defaults but for the LSTM, discount, entropy
+    bonus, cores and budget, which follow ours."""
     return [str(python), str(RUNNER), f"--peer_gym_id={task.gym_id}",
             f"--peer_gym_kwargs={json.dumps(task.gym_kwargs)}",
             f"--peer_gym_import={task.gym_import}", f"--peer_window={WINDOW}",
             "--use_rnn=True", "--rnn_type=lstm", f"--rnn_size={task.rnn_size}",
-            f"--gamma={task.gamma}", f"--num_workers={workers}",
+            f"--gamma={task.gamma}", f"--exploration_loss_coeff={task.entropy_coeff}",
+            f"--num_workers={workers}",
             f"--train_for_env_steps={task.budget}", f"--seed={task.seed}",
             f"--stats_avg={WINDOW}", f"--train_dir={train_dir}", "--experiment=sf",
             "--restart_behavior=overwrite", "--save_every_sec=1000000",
@@ -233,9 +236,8 @@ def run_peer(task: PeerTask, python: Path, workers: int, out_dir: Path) -> dict:
             "sf_final_fps": log.final_fps, "reached_goal": log.goal_s is not None,
             "time_to_goal_s": log.goal_s, "env_steps_to_goal": log.goal_env_steps,
             "best": log.best, "best_env_steps": log.best_env_steps, "last": log.last_value,
-            "sf_avg_last": log.sf_avg_value,
-            "episodes": log.episodes, "env_steps": log.env_steps, "wall_s": wall_s,
-            "measured_on": f"training episodes, sampled, last {WINDOW}",
+            "sf_avg_last": log.sf_avg_value, "episodes": log.episodes, "env_steps": log.env_steps,
+            "wall_s": wall_s, "measured_on": f"training episodes, sampled, last {WINDOW}",
             "run_dir": _relative(out_dir)}
 
 
@@ -243,10 +245,8 @@ def stop_group(process: subprocess.Popen, directory: Path, timeout_s: float = 30
     """Kills the runner's process group (its Sample Factory workers with it), then waits for
     whatever else it started in `directory`: torch's shared-memory manager sits in a session of
     its own and exits by itself once it has freed the segments; it is killed only if it hangs."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
     if process.stdout is not None:
         process.stdout.close()
@@ -255,10 +255,8 @@ def stop_group(process: subprocess.Popen, directory: Path, timeout_s: float = 30
         time.sleep(0.2)
     for pid in left:
         print(f"peer: process {pid} still there after {timeout_s:.0f} s, killed", flush=True)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def leftovers(directory: Path, pgid: int | None = None) -> list[int]:

@@ -15,6 +15,8 @@ line. Per task:
     python -m bench.peer_sample_factory                 # every task, both systems
     BENCH_TASKS=tmaze-100 BENCH_SYSTEMS=sample-factory BENCH_MAX_ENV_STEPS=200000 \\
         python -m bench.peer_sample_factory
+    BENCH_SYSTEMS=sample-factory BENCH_PEER_ARGS="--num_envs_per_worker=16" \\
+        python -m bench.peer_sample_factory             # a row with other Sample Factory settings
     BENCH_PEER_TINY=1 python -m bench.peer_sample_factory   # peer only, 1 worker, 4 096 steps,
                                                             # printed, not recorded
     python -m bench.peer_sample_factory --table         # the table of the recorded rows
@@ -193,9 +195,11 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def peer_command(task: PeerTask, python: Path, workers: int, train_dir: Path) -> list[str]:
+def peer_command(task: PeerTask, python: Path, workers: int, train_dir: Path,
+                 extra: tuple[str, ...] = ()) -> list[str]:
     """The runner's command line: Sample Factory's defaults but for the LSTM, discount, entropy
-    bonus, cores and budget, which follow ours."""
+    bonus, cores and budget, which follow ours, then `extra` (Sample Factory arguments; the
+    last of a repeated one wins)."""
     return [str(python), str(RUNNER), f"--peer_gym_id={task.gym_id}",
             f"--peer_gym_kwargs={json.dumps(task.gym_kwargs)}",
             f"--peer_gym_import={task.gym_import}", f"--peer_window={WINDOW}",
@@ -205,16 +209,17 @@ def peer_command(task: PeerTask, python: Path, workers: int, train_dir: Path) ->
             f"--train_for_env_steps={task.budget}", f"--seed={task.seed}",
             f"--stats_avg={WINDOW}", f"--train_dir={train_dir}", "--experiment=sf",
             "--restart_behavior=overwrite", "--save_every_sec=1000000",
-            "--save_best_every_sec=1000000", "--with_wandb=False"]
+            "--save_best_every_sec=1000000", "--with_wandb=False", *extra]
 
 
-def run_peer(task: PeerTask, python: Path, workers: int, out_dir: Path) -> dict:
+def run_peer(task: PeerTask, python: Path, workers: int, out_dir: Path,
+             extra: tuple[str, ...] = ()) -> dict:
     """Runs Sample Factory on `task` until the goal (then stops it) or the budget; its log goes
     to out_dir/peer.log. No process of it outlives this call, also on errors and Ctrl-C."""
     out_dir.mkdir(parents=True, exist_ok=True)
     log = PeerLog(task)
     start = time.monotonic()
-    process = subprocess.Popen(peer_command(task, python, workers, out_dir / "train_dir"),
+    process = subprocess.Popen(peer_command(task, python, workers, out_dir / "train_dir", extra),
                                cwd=out_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, errors="replace", start_new_session=True)
     try:
@@ -230,7 +235,8 @@ def run_peer(task: PeerTask, python: Path, workers: int, out_dir: Path) -> dict:
     if log.goal_s is None and process.returncode != 0:
         raise RuntimeError(f"Sample Factory exited with {process.returncode}; see "
                            f"{out_dir / 'peer.log'}")
-    return {"task": task.name, "env_id": task.gym_id, "system": "sf", "measure": task.measure,
+    system = " ".join(("sf", *extra))  # rows with other Sample Factory settings stay apart
+    return {"task": task.name, "env_id": task.gym_id, "system": system, "measure": task.measure,
             "budget": task.budget, "workers": workers, "rnn_size": task.rnn_size,
             "env_steps_per_s": log.env_steps_per_s(), "env_steps_per_s_60s": log.rate_60s,
             "sf_final_fps": log.final_fps, "reached_goal": log.goal_s is not None,
@@ -332,7 +338,7 @@ def markdown_table(rows: list[dict]) -> list[str]:
              "best at budget | measured on |", "|---|---|---|---|---|---|---|"]
     order = list(SYSTEM_NAMES)
     for row in sorted(rows, key=lambda r: (_index(TASKS, r["task"]), r["task"],
-                                           _index(order, r["system"]))):
+                                           _index(order, r["system"].split()[0]), r["system"])):
         steps = _int(row.get("env_steps_to_goal"))
         if row.get("collected_env_steps") and row.get("reached_goal"):
             steps += f" (+ {_int(row['collected_env_steps'])} collected for MemUP)"
@@ -340,7 +346,7 @@ def markdown_table(rows: list[dict]) -> list[str]:
             f"{row['best']:.3f} {row['measure'].replace('_', ' ')} at "
             f"{_int(row.get('best_env_steps'))} of {_int(row.get('budget'))}")
         time_cell = "–" if row.get("time_to_goal_s") is None else f"{row['time_to_goal_s']:.0f} s"
-        lines.append(f"| {row['task']} | {SYSTEM_NAMES.get(row['system'], row['system'])} | "
+        lines.append(f"| {row['task']} | {_system_name(row['system'])} | "
                      f"{_int(row.get('env_steps_per_s'))} | {time_cell} | {steps} | {best} | "
                      f"{row.get('measured_on', '–')} |")
     return lines
@@ -350,6 +356,13 @@ TABLE_NOTE = ("Sample Factory's figure is the mean over its last 100 training ep
               "actions); ours are held-out greedy evaluations, whose time is in our time to goal. "
               "The two-phase time counts the whole run: Ray and Redis start-up, collection, MemUP "
               "and phase II.")
+
+
+def _system_name(system: str) -> str:
+    """The table's name of a row's system; Sample Factory with extra settings shows them."""
+    if system.startswith("sf "):
+        return f"{SYSTEM_NAMES['sf']} ({system[3:]})"
+    return SYSTEM_NAMES.get(system, system)
 
 
 def _index(items, item) -> int:
@@ -379,7 +392,8 @@ def main() -> int:
         if "sample-factory" in systems:
             print(f"== {name} / Sample Factory APPO-LSTM ({task.budget:,} env steps)", flush=True)
             out = ROOT / "runs" / "bench-peer" / f"{name}-sf-{time.strftime('%Y%m%d-%H%M%S')}"
-            row = run_peer(task, ensure_peer_venv(), 1 if tiny else default_workers(), out)
+            row = run_peer(task, ensure_peer_venv(), 1 if tiny else default_workers(), out,
+                           tuple(os.environ.get("BENCH_PEER_ARGS", "").split()))
             print(row, flush=True)
             if tiny:
                 continue

@@ -101,6 +101,9 @@ def test_the_table_puts_the_peer_first_and_says_what_each_row_measures():
     assert peer.split("|")[2].strip() == "SF APPO-LSTM"
     assert "| – | – | 0.620 success rate at 480,000 of 500,000 |" in peer
     assert "| 61 s | 32,768 (+ 420,000 collected for MemUP) |" in ours
+    tuned = {**rows[1], "system": "sf --num_envs_per_worker=16"}
+    _, _, peer, tuned_line, ours = markdown_table([*rows, tuned])
+    assert tuned_line.split("|")[2].strip() == "SF APPO-LSTM (--num_envs_per_worker=16)"
 
 
 def test_our_rows_come_from_the_evaluation_records_of_each_policy():

@@ -3,7 +3,12 @@
 into K mechanisms, each a small GRU. At every step the mechanisms compete to read the input;
 only the `active` ones that attend to it most (rather than to a null input) update, the others
 keep their state untouched, which lets a mechanism hold a cue through thousands of steps of
-irrelevant input. The active ones then read from all mechanisms through attention.
+irrelevant input. The active ones also read from all mechanisms through attention.
+
+Communication here feeds the GRU's gates (what a mechanism reads from the others' previous
+states joins its input) instead of being added to the new state as in the paper's LSTM
+version: added to a GRU's persistent state it compounds, and the state overflowed to NaN
+within 300 steps at initialisation. As a GRU input it keeps every state in [-1, 1].
 
 The packaged `rim-pytorch` (0.0.25) is a depth-less transformer variant that carries no
 recurrent state step by step, so the cell is written here.
@@ -63,10 +68,12 @@ class RIMMemoryCell(nn.Module):
         self.gru_bias_hh = nn.Parameter(torch.zeros(MECHANISMS, 3 * block))
         with torch.no_grad():  # the update gate starts closed: a mechanism keeps its state
             self.gru_bias_ih[:, block:2 * block] += forget_bias
-        # Communication: active mechanisms attend over all of them (shared projections).
+        # Communication: each mechanism attends over all of them (shared projections); what it
+        # reads enters its GRU's gates.
         self.comm_query = uniform(block, KEY_SIZE, fan_in=block)
         self.comm_key = uniform(block, KEY_SIZE, fan_in=block)
         self.comm_value = uniform(block, block, fan_in=block)
+        self.comm_to_gates = uniform(MECHANISMS, 3 * block, block, fan_in=block)
 
     def state_sizes(self) -> tuple[int, ...]:
         return (self.hidden_size,)
@@ -87,20 +94,20 @@ class RIMMemoryCell(nn.Module):
         attention = torch.sigmoid(score)
         active = torch.zeros_like(attention).scatter_(
             1, attention.topk(ACTIVE, dim=1).indices, 1.0).unsqueeze(-1)
-        # Each mechanism's GRU on its attended share of the input value.
+        # What each mechanism reads from the others' previous states.
+        weights = torch.softmax((h @ self.comm_query) @ (h @ self.comm_key).transpose(1, 2)
+                                / math.sqrt(KEY_SIZE), dim=-1)
+        read = weights @ (h @ self.comm_value)
+        # Each mechanism's GRU on its attended share of the input value and what it read.
         from_value = torch.einsum("bv,kgv->bkg", value, self.gru_ih)
-        gates_x = attention.unsqueeze(-1) * from_value + self.gru_bias_ih
+        gates_x = (attention.unsqueeze(-1) * from_value
+                   + torch.einsum("bkd,kgd->bkg", read, self.comm_to_gates) + self.gru_bias_ih)
         gates_h = torch.einsum("bkd,kgd->bkg", h, self.gru_hh) + self.gru_bias_hh
         x_r, x_z, x_n = gates_x.chunk(3, dim=-1)
         h_r, h_z, h_n = gates_h.chunk(3, dim=-1)
         r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
         updated = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
         h = active * updated + (1 - active) * h
-        # Communication: what active mechanisms read from all mechanisms, added to their state.
-        queries = h @ self.comm_query
-        keys = h @ self.comm_key
-        weights = torch.softmax(queries @ keys.transpose(1, 2) / math.sqrt(KEY_SIZE), dim=-1)
-        h = h + active * (weights @ (h @ self.comm_value))
         flat = h.reshape(-1, self.hidden_size)
         return flat, (flat,)
 

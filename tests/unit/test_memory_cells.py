@@ -113,17 +113,26 @@ def test_an_unknown_cell_names_the_cells_that_carry_state():
 
 
 def test_rim_updates_only_its_active_mechanisms():
-    """Each step changes exactly `ACTIVE` of the K mechanism blocks before communication; with
-    communication switched off the others keep their state bit for bit."""
+    """Each step changes exactly `ACTIVE` of the K mechanism blocks; the others keep their
+    state bit for bit (communication enters the active ones' gates only)."""
     from memup_module.cells.rim import ACTIVE, MECHANISMS
     memory = memory_of("rim")
     with torch.no_grad():
-        memory.rnn.comm_value.zero_()
         state = (torch.randn(5, 16),)
-        x = inputs(5, 1)
-        _, (after,) = memory(x, state)
+        _, (after,) = memory(inputs(5, 1), state)
     changed = (after != state[0]).reshape(5, MECHANISMS, -1).any(-1)
     assert changed.sum(1).tolist() == [ACTIVE] * 5
+
+
+def test_rim_state_stays_bounded_over_a_long_episode():
+    """A GRU state in [-1, 1] whatever the input: communication added to the state itself
+    compounded to NaN within 300 steps."""
+    torch.manual_seed(0)
+    memory = Memory(MemoryConfig(cell="rim", hidden_size=64, encoder_size=8, obs_dim=3,
+                                 num_actions=3)).eval()
+    with torch.no_grad():
+        _, (h,) = memory(inputs(4, 1000) * 5)
+    assert h.abs().max().item() <= 1.0
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.peer_sample_factory import (GOAL, PEER_REQUIREMENTS, PeerLog, PeerTask,
-                                       markdown_table, ours_row)
+from bench.peer_log import GOAL, PeerLog, PeerTask
+from bench.peer_sample_factory import PEER_REQUIREMENTS, markdown_table, ours_row
 
 ROOT = Path(__file__).resolve().parents[2]
 TMAZE = PeerTask("tmaze-100", "memup/NoisyTMaze-v0", {"corridor_length": 100}, "",

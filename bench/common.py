@@ -44,6 +44,16 @@ def read_rows(name: str) -> list[dict]:
     return json.loads(path.read_text()).get("rows", []) if path.is_file() else []
 
 
+def fmt_value(value: float | None) -> str:
+    """A figure for a Markdown table: 3 decimals, "–" when missing."""
+    return "–" if value is None else f"{value:.3f}"
+
+
+def fmt_count(value: float | None) -> str:
+    """A count for a Markdown table: thousands separated, "–" when missing."""
+    return "–" if value is None else f"{value:,.0f}"
+
+
 def run_preset(preset: str, overrides: dict, run_group: str, label: str) -> tuple:
     """Runs `configs/<preset>.yaml` with `overrides` end to end in its own run dir under
     runs/<run_group>/; returns (config, run dir, the run's figures)."""

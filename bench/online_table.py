@@ -21,14 +21,14 @@ import os
 import sys
 from pathlib import Path
 
-from bench.common import read_rows, run_preset
+from bench.common import fmt_count, fmt_value, read_rows, run_preset
 from bench.popgym import REFERENCE, print_table, record_row, reference_cell, steps_to_best
 from learner.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "online_table"
-TASKS = ("minigrid-memory-s13", "detour-tmaze-1000", "popgym-count-recall-easy",
-         "popgym-autoencode-easy", "popgym-repeat-first-medium", "tmaze-1000")
+TASKS = ("minigrid-memory-s13", "popgym-count-recall-easy", "popgym-autoencode-easy",
+         "popgym-repeat-first-medium", "tmaze-1000")
 MODES = {
     "two-phase": {"mode": "two-phase", "baseline": True},
     "online": {"mode": "online", "baseline": False},
@@ -72,21 +72,13 @@ def _cell(rows: list[dict], prefix: str = "") -> str:
     mmer, greedy = _mean(rows, f"{prefix}mmer"), _mean(rows, f"{prefix}greedy_return")
     if mmer is None and greedy is None:
         return "–"
-    text = f"{_fmt(mmer)} / {_fmt(greedy)}"
+    text = f"{fmt_value(mmer)} / {fmt_value(greedy)}"
     success = _mean(rows, f"{prefix}success_rate")
     if success is not None:
         text += f", success {success:.2f}"
     steps = _mean(rows, f"{prefix}env_steps")
-    text += f" ({len(rows)} seed{'s' if len(rows) > 1 else ''}, {_fmt_int(steps)} steps"
-    return text + ("" if prefix else f", {_fmt_int(_mean(rows, 'run_wall_s'))} s") + ")"
-
-
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def _fmt_int(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f}"
+    text += f" ({len(rows)} seed{'s' if len(rows) > 1 else ''}, {fmt_count(steps)} steps"
+    return text + ("" if prefix else f", {fmt_count(_mean(rows, 'run_wall_s'))} s") + ")"
 
 
 def markdown_table(rows: list[dict], reference: dict) -> list[str]:

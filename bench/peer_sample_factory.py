@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import read_rows
+from bench.common import fmt_count, read_rows
 from bench.peer_log import GOAL, WINDOW, PeerLog, PeerTask
 from bench.popgym import record_row
 
@@ -233,15 +233,15 @@ def markdown_table(rows: list[dict]) -> list[str]:
     order = list(SYSTEM_NAMES)
     for row in sorted(rows, key=lambda r: (_index(TASKS, r["task"]), r["task"],
                                            _index(order, r["system"].split()[0]), r["system"])):
-        steps = _int(row.get("env_steps_to_goal"))
+        steps = fmt_count(row.get("env_steps_to_goal"))
         if row.get("collected_env_steps") and row.get("reached_goal"):
-            steps += f" (+ {_int(row['collected_env_steps'])} collected for MemUP)"
+            steps += f" (+ {fmt_count(row['collected_env_steps'])} collected for MemUP)"
         best = "–" if row.get("best") is None else (
             f"{row['best']:.3f} {row['measure'].replace('_', ' ')} at "
-            f"{_int(row.get('best_env_steps'))} of {_int(row.get('budget'))}")
+            f"{fmt_count(row.get('best_env_steps'))} of {fmt_count(row.get('budget'))}")
         time_cell = "–" if row.get("time_to_goal_s") is None else f"{row['time_to_goal_s']:.0f} s"
         lines.append(f"| {row['task']} | {_system_name(row['system'])} | "
-                     f"{_int(row.get('env_steps_per_s'))} | {time_cell} | {steps} | {best} | "
+                     f"{fmt_count(row.get('env_steps_per_s'))} | {time_cell} | {steps} | {best} | "
                      f"{row.get('measured_on', '–')} |")
     return lines
 
@@ -261,10 +261,6 @@ def _system_name(system: str) -> str:
 
 def _index(items, item) -> int:
     return list(items).index(item) if item in items else len(items)
-
-
-def _int(value) -> str:
-    return "–" if value is None else f"{value:,.0f}"
 
 
 def main() -> int:

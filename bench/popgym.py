@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench.common import read_rows, run_preset, write_result
+from bench.common import fmt_count, fmt_value, read_rows, run_preset, write_result
 from learner.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,12 +82,13 @@ def markdown_table(rows: list[dict], reference: dict) -> list[str]:
     for row in sorted(rows, key=lambda r: (r["task"], SELECTIONS.index(r["selection"]))):
         ref = reference.get("tasks", {}).get(row["env_id"], {})
         lines.append(
-            f"| {row['task']} | {row['selection']} | {_num(row.get('memory_gain_nll'))} / "
-            f"{_num(row.get('all_steps_gain_nll'))} | "
-            f"{_num(row.get('mmer'))} | {_num(row.get('greedy_return'))} | "
-            f"{_int(row.get('steps_to_best'))} | "
-            f"{_num(row.get('baseline_mmer'))} | {_num(row.get('baseline_greedy_return'))} | "
-            f"{_int(row.get('env_steps'))} | {_int(row.get('run_wall_s'))} | {reference_cell(ref)} |")
+            f"| {row['task']} | {row['selection']} | {fmt_value(row.get('memory_gain_nll'))} / "
+            f"{fmt_value(row.get('all_steps_gain_nll'))} | "
+            f"{fmt_value(row.get('mmer'))} | {fmt_value(row.get('greedy_return'))} | "
+            f"{fmt_count(row.get('steps_to_best'))} | "
+            f"{fmt_value(row.get('baseline_mmer'))} | {fmt_value(row.get('baseline_greedy_return'))} | "
+            f"{fmt_count(row.get('env_steps'))} | {fmt_count(row.get('run_wall_s'))} | "
+            f"{reference_cell(ref)} |")
     return lines
 
 
@@ -118,14 +119,6 @@ def record_row(name: str, rows: list[dict], row: dict, keys: tuple[str, ...]) ->
 def print_table(lines: list[str]) -> None:
     print("\n".join(lines))
     print("\n" + REFERENCE_NOTE)
-
-
-def _num(value) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def _int(value) -> str:
-    return "–" if value is None else f"{value:,.0f}"
 
 
 def main() -> int:

@@ -120,6 +120,7 @@ class DetourTMaze(gym.Env[np.ndarray, np.int64]):
     observation. After `max_steps` steps without a choice the episode is truncated with
     `failure_reward` (a timeout is a wrong answer) and success False. Every other step pays 0, or
     `-lag_penalty` per step of the shortest success's schedule it loses.
+
     Seeding as `NoisyTMaze`: `reset(seed=s)` seeds the env's generator; each episode draws one
     episode seed that fixes its cue and noise, and `reset(options={"episode_seed": e})` replays
     it exactly (the vector env records these seeds).

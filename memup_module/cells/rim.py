@@ -68,11 +68,10 @@ class RIMMemoryCell(nn.Module):
         self.gru_bias_hh = nn.Parameter(torch.zeros(MECHANISMS, 3 * block))
         with torch.no_grad():  # the update gate starts closed: a mechanism keeps its state
             self.gru_bias_ih[:, block:2 * block] += forget_bias
-        # Communication: each mechanism attends over all of them (shared projections); what it
-        # reads enters its GRU's gates.
+        # Communication: each mechanism attends over all of them (shared query and key); what
+        # it reads enters its GRU's gates through its own map.
         self.comm_query = uniform(block, KEY_SIZE, fan_in=block)
         self.comm_key = uniform(block, KEY_SIZE, fan_in=block)
-        self.comm_value = uniform(block, block, fan_in=block)
         self.comm_to_gates = uniform(MECHANISMS, 3 * block, block, fan_in=block)
 
     def state_sizes(self) -> tuple[int, ...]:
@@ -97,7 +96,7 @@ class RIMMemoryCell(nn.Module):
         # What each mechanism reads from the others' previous states.
         weights = torch.softmax((h @ self.comm_query) @ (h @ self.comm_key).transpose(1, 2)
                                 / math.sqrt(KEY_SIZE), dim=-1)
-        read = weights @ (h @ self.comm_value)
+        read = weights @ h
         # Each mechanism's GRU on its attended share of the input value and what it read.
         from_value = torch.einsum("bv,kgv->bkg", value, self.gru_ih)
         gates_x = (attention.unsqueeze(-1) * from_value

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envs.validation import require_bool, require_int, require_real
+from learner.impala.evaluation.confidence import episodes_to_show
 from memup_module.rl_module import DEFAULTS as MODULE_DEFAULTS
 
 
@@ -83,6 +84,11 @@ class ImpalaConfig:
     eval_episodes: int = 256
     """Held-out episodes per evaluation, generated from `eval_seed` (never training data); each
     round runs them greedy and with sampled actions."""
+    eval_success_claim: float | None = None
+    """Size the held-out evaluation by what it must show instead of `eval_episodes`: the
+    fewest episodes that, all successful, put the one-sided 95 % Clopper-Pearson lower bound on
+    the success rate at this value (0.95: 59 episodes; 200 episodes show 0.985). Every
+    evaluation reports that bound as `impala/success_lower_bound`."""
     eval_screen_episodes: int = 64
     """T-Maze: each round first runs this many of the held-out episodes and the whole set only
     once they reach `target_success` (or when the budget is spent). 0: the whole set."""
@@ -123,7 +129,14 @@ class ImpalaConfig:
                      "train_batch_size_per_learner", "minibatch_size", "num_epochs",
                      "num_threads", "obs_encoder_size", "max_env_steps", "eval_every_iterations"):
             require_int(f"impala.{name}", getattr(self, name), 1)
-        require_int("impala.eval_episodes", self.eval_episodes, 200)
+        if self.eval_success_claim is None:
+            require_int("impala.eval_episodes", self.eval_episodes, 200)
+        else:
+            require_real("impala.eval_success_claim", self.eval_success_claim, 0.0, 1.0,
+                         open_low=True)
+            if self.eval_success_claim == 1.0:
+                raise ValueError("impala.eval_success_claim must be below 1: no number of "
+                                 "episodes shows a success rate of exactly 1, e.g. use 0.95")
         require_int("impala.eval_screen_episodes", self.eval_screen_episodes, 0)
         require_int("impala.checkpoint_every_iterations", self.checkpoint_every_iterations, 0)
         if not isinstance(self.head_hiddens, tuple):
@@ -164,6 +177,14 @@ class ImpalaConfig:
                 f"rollout_fragment_length ({self.rollout_fragment_length}) and at most "
                 f"train_batch_size_per_learner ({self.train_batch_size_per_learner})"
             )
+
+    @property
+    def held_out_episodes(self) -> int:
+        """Episodes per held-out evaluation: `eval_episodes`, or what `eval_success_claim`
+        needs."""
+        if self.eval_success_claim is None:
+            return self.eval_episodes
+        return episodes_to_show(self.eval_success_claim)
 
     def env_runners_for(self, worker_cpus: int) -> int:
         """Remote EnvRunners given the CPUs of the cluster's workers (resolves "auto")."""

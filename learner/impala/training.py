@@ -291,7 +291,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
         evaluation = _greedy_evaluation(module, env, impala, whole_set=out_of_budget)
         sampled = None
         if impala.eval_sampled:
-            sampled = sampled_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
+            sampled = sampled_evaluate(module, env, impala.held_out_episodes, impala.eval_seed)
             mmer = max(mmer, sampled.mean_return)
         eval_s += time.perf_counter() - eval_start
         wall_s = time.perf_counter() - start
@@ -339,13 +339,13 @@ def _greedy_evaluation(module: RLModule, env: EnvSpec, impala: ImpalaConfig,
     streamed evaluator, which gives the same result at a fraction of the cost (its observation terms are batched over time),
     first on the screening episodes unless `whole_set`."""
     if env.junction_cue:
-        seeds = held_out_seeds(impala.eval_seed, impala.eval_episodes)
+        seeds = held_out_seeds(impala.eval_seed, impala.held_out_episodes)
         if not whole_set and 0 < impala.eval_screen_episodes < len(seeds):
             screened = stream_evaluate(module, env, seeds[:impala.eval_screen_episodes]).greedy
             if screened.success_rate < impala.target_success:
                 return screened
         return stream_evaluate(module, env, seeds).greedy
-    return greedy_evaluate(module, env, impala.eval_episodes, impala.eval_seed)
+    return greedy_evaluate(module, env, impala.held_out_episodes, impala.eval_seed)
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float]:

@@ -32,6 +32,8 @@ def test_defaults_are_valid_and_round_trip_through_a_mapping() -> None:
         ({"head_hiddens": (0,)}, "head_hiddens"),
         ({"target_success": 1.5}, "target_success"),
         ({"sampler_wait_s": -1.0}, "sampler_wait_s"),
+        ({"eval_success_claim": 1.0}, "eval_success_claim must be below 1"),
+        ({"eval_success_claim": 0.0}, "eval_success_claim must be a number in"),
     ],
 )
 def test_bad_settings_name_the_field(settings: dict, message: str) -> None:
@@ -77,3 +79,13 @@ def test_on_a_cluster_env_runners_fill_the_workers_and_the_learner_stays_on_the_
     fixed = build_impala_config(tmaze_spec(50), ImpalaConfig(num_env_runners=1), model_config,
                                 cluster=cluster, worker_cpus=4)
     assert fixed.num_env_runners == 1
+
+
+def test_a_success_claim_sizes_the_held_out_evaluation() -> None:
+    assert ImpalaConfig(eval_episodes=256).held_out_episodes == 256
+    # 59 successes of 59 bound the rate at 0.9505 (95 %); 58 of 58 only at 0.9496.
+    sized = ImpalaConfig(eval_success_claim=0.95)
+    assert sized.held_out_episodes == 59
+    # The claim replaces eval_episodes' floor of 200: it states what the episodes must show.
+    assert build(ImpalaConfig, {"eval_success_claim": 0.9, "eval_episodes": 10}
+                 ).held_out_episodes == 29

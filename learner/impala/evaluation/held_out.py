@@ -23,6 +23,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 
 from envs import EnvSpec, PrevActionRewardVector, draw_episode_seeds, make_vector_env
+from learner.impala.evaluation.confidence import success_lower_bound
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,8 +42,10 @@ class GreedyResult:
     """Decision steps of all evaluated episodes together."""
 
     def as_metrics(self) -> dict[str, float]:
-        """`impala/success_rate`, `impala/mean_return`, `impala/eval_episodes`, ..."""
+        """`impala/success_rate`, its 95 % lower bound, `impala/mean_return`, ..."""
+        successes = round(self.success_rate * self.episodes)
         return {"impala/success_rate": self.success_rate, "impala/mean_return": self.mean_return,
+                "impala/success_lower_bound": success_lower_bound(successes, self.episodes),
                 "impala/eval_episodes": float(self.episodes),
                 "impala/eval_env_steps": float(self.env_steps)}
 

@@ -21,7 +21,8 @@ from learner.memup.inputs.episodes import (
     generate_episodes,
     generated_source,
 )
-from learner.memup.training import MemUPTrainer, pretrain_memory
+from learner.memup.serial import pretrain_memory
+from learner.memup.training import MemUPTrainer
 
 __all__ = [
     "EpisodeSource",

@@ -62,6 +62,10 @@ class MemUPConfig(MemUPModelConfig):
     eval_screen_episodes: int = 32
     """`train_until` first evaluates this many of the held-out episodes and runs the full set
     only once they reach the target; 0 always evaluates the full set."""
+    eval_beside_training: bool = False
+    """`train_until` evaluates a copy of each round's networks on a second thread while
+    training goes on, and decides on it one round later (learner/memup/eval_beside.py): the
+    evaluations cost a free core's time instead of the trainer's. Needs that core idle."""
     eval_seed: int = 1_000_003
     """Seed of the held-out episodes."""
     checkpoint_every: int = 1000
@@ -100,6 +104,7 @@ class MemUPConfig(MemUPModelConfig):
                      "num_threads", "seed", "eval_seed", "eval_screen_episodes"):
             require_int(name, getattr(self, name), 0)
         require_bool("stagger_start", self.stagger_start)
+        require_bool("eval_beside_training", self.eval_beside_training)
         require_int("chunk_steps", self.chunk_steps, 64)
         if self.chunk_steps % 64 or self.chunk_steps > 32_768 or self.chunk_steps < self.rollout:
             raise ValueError(f"chunk_steps must be a multiple of 64 in [rollout, 32768], got "

@@ -31,8 +31,9 @@ from learner.memup.config import MemUPConfig
 from learner.memup.device import available_cores, resolve_device
 from learner.memup.inputs.columns import EpisodeColumns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
-from learner.memup.inputs.episodes import EpisodeLike, EpisodeSource, InMemorySource, generate_episodes
+from learner.memup.inputs.episodes import EpisodeLike, EpisodeSource, generate_episodes
 from learner.memup.inputs.loader import EpisodeLoader, StreamedBatch
+from learner.memup.eval_beside import Networks, SnapshotEvaluation, round_evaluations
 from learner.memup.evaluation import HeldOutSet, detector_trace, evaluate
 from learner.memup.inputs.prefetch import Prefetcher
 from learner.memup.rollout_losses import rollout_losses
@@ -241,15 +242,21 @@ class MemUPTrainer:
             if not bar.disable and i % 100 == 99:
                 bar.set_postfix(loss=f"{self._stats[0].item() / max(self._stats_updates, 1):.4f}")
 
-    def evaluate(self, num_episodes: int | None = None) -> Metrics:
+    def networks(self) -> Networks:
+        return Networks(self.memory, self.predictor, self.detector, self.ema)
+
+    def evaluate(self, num_episodes: int | None = None,
+                 networks: Networks | None = None) -> Metrics:
         """Held-out junction accuracy, detector hit rate and losses (never from the store),
-        over the first `num_episodes` held-out episodes (all by default)."""
+        over the first `num_episodes` held-out episodes (all by default), of the trainer's
+        networks or of `networks` (a snapshot of them)."""
         start = time.perf_counter()
+        nets = networks or self.networks()
         held_out = self._held_out_set()
         held_out = held_out.head(num_episodes or held_out.num_episodes)
         with self._autocast():
-            metrics = evaluate(self.memory, self.predictor, self.detector, held_out,
-                               self.config, self.class_values, self.ema,
+            metrics = evaluate(nets.memory, nets.predictor, nets.detector, held_out,
+                               self.config, self.class_values, nets.ema,
                                junction=self.env.junction_cue)
         metrics["memup/eval_time_s"] = time.perf_counter() - start
         return {**metrics, **self.counters()}
@@ -276,20 +283,31 @@ class MemUPTrainer:
         budget = self.config.max_updates if max_updates is None else max_updates
         every = eval_every or self.config.eval_every
         metrics: Metrics = {}
+        self._held_out_set()  # built here, not on the evaluation thread
+        beside = (SnapshotEvaluation(lambda nets: self.evaluate_networks(nets, target))
+                  if self.config.eval_beside_training else None)
         with progress_bar(total=budget, initial=self.step, desc="memup", unit="upd",
-                          enabled=progress) as bar:
+                          enabled=progress) as bar, contextlib.ExitStack() as stack:
+            if beside is not None:
+                stack.callback(beside.close)
             while self.step < budget:
                 self._train_loop(min(every, budget - self.step), bar)
-                metrics = {**self.train_metrics(), **self._screened_evaluation(target)}
-                reached = metrics.get("memup/junction_accuracy", -1.0) >= target
-                metrics["memup/reached_target"] = float(reached)
-                bar.set_postfix(acc=f"{metrics.get('memup/junction_accuracy', math.nan):.3f}",
-                                gain=f"{metrics['memup/memory_gain_nll']:.3f}",
-                                loss=f"{metrics['memup/loss']:.4f}")
-                if callback is not None:
-                    callback(self.step, metrics)
-                if reached:
-                    break
+                train = self.train_metrics()
+                for step, evaluation, snapshot in round_evaluations(
+                        self, beside, target, final=self.step >= budget):
+                    metrics = {**train, **evaluation}
+                    reached = metrics.get("memup/junction_accuracy", -1.0) >= target
+                    metrics["memup/reached_target"] = float(reached)
+                    bar.set_postfix(acc=f"{metrics.get('memup/junction_accuracy', math.nan):.3f}",
+                                    gain=f"{metrics['memup/memory_gain_nll']:.3f}",
+                                    loss=f"{metrics['memup/loss']:.4f}")
+                    if callback is not None:
+                        callback(step, metrics)
+                    if reached:
+                        if snapshot is not None:  # the evaluated networks, not later ones
+                            self.networks().load_from(snapshot)
+                            self.step = step
+                        return metrics
         return metrics
 
     def _held_out_set(self) -> HeldOutSet:
@@ -299,13 +317,15 @@ class MemUPTrainer:
             self._held_out = HeldOutSet.build(episodes, self.config, self.codec, self.device)
         return self._held_out
 
-    def _screened_evaluation(self, target: float) -> Metrics:
+    def evaluate_networks(self, networks: Networks, target: float) -> Metrics:
+        """A round's evaluation: the screening episodes first, all of them once those reach
+        `target`."""
         screen = self.config.eval_screen_episodes
         if screen and screen < self._held_out_set().num_episodes:
-            metrics = self.evaluate(screen)
+            metrics = self.evaluate(screen, networks)
             if metrics.get("memup/junction_accuracy", -1.0) < target:
                 return metrics
-        return self.evaluate()
+        return self.evaluate(networks=networks)
 
     # --------------------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
@@ -382,16 +402,3 @@ def _codec_for(config: MemUPConfig, declared: tuple[float, ...] | None,
         return make_codec(config, declared)
     return make_codec(config, rewards_seen(source.sample(CODEC_SAMPLE_EPISODES)), declared=False)
 
-
-def pretrain_memory(env: EnvSpec, config: MemUPConfig, num_episodes: int,
-                    path: str | os.PathLike, seed: int = 1) -> Metrics:
-    """Serial phase I on freshly generated random-policy episodes (no store, no Ray): trains
-    until the target accuracy or the budget and writes the memory file to `path`."""
-    trainer = MemUPTrainer(config, InMemorySource(generate_episodes(env, num_episodes, seed)),
-                           env)
-    try:
-        metrics = trainer.train_until(progress=False)
-        trainer.export_memory(path)
-    finally:
-        trainer.close()
-    return metrics

@@ -14,7 +14,7 @@ from learner.impala.config import ImpalaConfig
 from learner.impala.evaluation.held_out import greedy_evaluate
 from learner.impala.training import train_policy
 from learner.memup import MemUPConfig
-from learner.memup.training import pretrain_memory
+from learner.memup.serial import pretrain_memory
 
 TMAZE = tmaze_spec(100)
 

@@ -3,8 +3,9 @@ RSS per process and final figures, one row per preset in `bench/results/train_ru
 
     make train CONFIG=configs/tmaze-10000.yaml RUN_NAME=t10k
     python -m bench.train_runs --run-dir runs/t10k --note "idle machine"
+    python -m bench.train_runs --run-dir runs/t100k-s1 --preset tmaze-100000   # a seed's copy
 
-A preset's row is replaced; rows of other presets stay. Not in `make bench`: it needs trained
+A (preset, seed) row is replaced; other rows stay. `seed` is the run's base seed. Not in `make bench`: it needs trained
 runs (minutes to most of an hour each).
 """
 
@@ -22,7 +23,8 @@ from learner.run_dir import RunDir
 NAME = "train_runs"
 FIGURES = ("memup/updates", "memup/wall_s", "memup/junction_accuracy",
            "memup/memory_gain_nll", "impala/env_steps", "impala/wall_s", "impala/eval_s",
-           "impala/success_rate", "impala/mean_return", "run/wall_s")
+           "impala/success_rate", "impala/success_lower_bound", "impala/eval_episodes",
+           "impala/mean_return", "run/wall_s")
 
 
 def _last_store_metrics(run: RunDir) -> dict:
@@ -36,12 +38,13 @@ def _last_store_metrics(run: RunDir) -> dict:
     return last
 
 
-def run_row(run: RunDir, note: str) -> dict:
+def run_row(run: RunDir, note: str, preset: str | None = None) -> dict:
     config = load_config(run.config)
     figures = json.loads(run.figures.read_text())
     store = _last_store_metrics(run)
     return {
-        "preset": config.name,
+        "preset": preset or config.name,
+        "seed": config.seed,
         "env_id": config.env.config.id,
         "trained_length": config.env.corridor_length,
         "policy_train_env_kwargs": config.impala.train_env_kwargs or None,
@@ -59,12 +62,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--note", default="", help="how the run went (load, resumes)")
+    parser.add_argument("--preset", help="the preset the run's config is a copy of (default: "
+                                         "the config's name)")
     args = parser.parse_args()
-    row = run_row(RunDir(args.run_dir.resolve()), args.note)
+    row = run_row(RunDir(args.run_dir.resolve()), args.note, args.preset)
     path = RESULTS_DIR / f"{NAME}.json"
     rows = json.loads(path.read_text())["rows"] if path.is_file() else []
-    rows = [r for r in rows if r["preset"] != row["preset"]] + [row]
-    rows.sort(key=lambda r: (r["trained_length"] or 0, r["preset"]))
+    rows = [r for r in rows if (r["preset"], r.get("seed", 0)) != (row["preset"], row["seed"])]
+    rows = sorted(rows + [row], key=lambda r: (r["trained_length"] or 0, r["preset"],
+                                               r.get("seed", 0)))
     print(json.dumps(row, indent=2))
     print("written to", write_result(NAME, {
         "command": "python -m bench.train_runs --run-dir RUN --note ...", "rows": rows}))

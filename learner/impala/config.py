@@ -95,6 +95,11 @@ class ImpalaConfig:
     eval_sampled: bool = True
     """Also run the held-out episodes with actions sampled from the policy each round
     (`impala/sampled_mean_return`, part of MMER). Doubles the evaluation time."""
+    eval_beside_training: bool = False
+    """T-Maze (an env with a junction cue): run each round in a worker process while training
+    goes on, on the core the driver leaves free (learner/impala/evaluation/rounds.py); its
+    figures arrive some iterations later and the weights it found good are the ones saved.
+    Greedy only (`eval_sampled: false`)."""
     eval_seed: int = 2_000_003
     """Seed of the held-out evaluation episodes."""
     checkpoint_every_iterations: int = 50
@@ -161,6 +166,10 @@ class ImpalaConfig:
         require_real("impala.sampler_wait_s", self.sampler_wait_s, 0.0, 60.0)
         require_bool("impala.freeze_memory", self.freeze_memory)
         require_bool("impala.eval_sampled", self.eval_sampled)
+        require_bool("impala.eval_beside_training", self.eval_beside_training)
+        if self.eval_beside_training and self.eval_sampled:
+            raise ValueError("impala.eval_beside_training runs the greedy evaluation only: set "
+                             "impala.eval_sampled: false, or eval_beside_training: false")
         self.gpus_per_learner(cluster_gpus=0.0)  # validates the setting
         chunk = self.num_envs_per_env_runner * self.rollout_fragment_length
         if self.train_batch_size_per_learner % chunk:

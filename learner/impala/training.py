@@ -56,14 +56,8 @@ from learner.impala.inputs.env import (
 from learner.impala.checkpoint import AlgoCheckpoints
 from learner.impala.learner import MEMORY_LR_MULTIPLIER, MemUPImpalaLearner
 from learner.impala.runtime import ray_session, torch_threads
-from learner.impala.evaluation.held_out import (
-    GreedyResult,
-    greedy_evaluate,
-    held_out_seeds,
-    sampled_evaluate,
-    sampled_metrics,
-)
-from learner.impala.evaluation.streaming import stream_evaluate
+from learner.impala.evaluation.held_out import sampled_metrics
+from learner.impala.evaluation.rounds import BesideRounds, InLineRounds
 from learner.metrics import RayGaugeExporter
 from memup_module.config import MemoryConfig
 from memup_module.memory_io import load_memory
@@ -234,8 +228,8 @@ def train_policy(
 
         try:
             module = _local_module(spec, model_config)
-            result = _train_loop(algo, module, spec, impala, name, on_metrics, progress,
-                                 between_iterations)
+            result, module = _train_loop(algo, module, spec, impala, name, on_metrics,
+                                         progress, between_iterations)
         finally:
             algo.stop()
     module.save_to_path(target)
@@ -255,71 +249,86 @@ def counts_for_mmer(episodes_ended: int, smoothing_window: int) -> bool:
 
 def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
                 name: str, on_metrics: MetricsCallback | None, progress: bool,
-                after_iteration: Callable[[Any], dict[str, float]]) -> dict[str, Any]:
+                after_iteration: Callable[[Any], dict[str, float]]
+                ) -> tuple[dict[str, Any], RLModule]:
+    """Trains until the budget or the target; (the run's figures, the module to save: the
+    weights of the last round evaluated)."""
     gauges = RayGaugeExporter("memup_impala")  # memup_impala_success_rate, ...
     start = time.perf_counter()
     env_steps = iterations = episodes_at_last_eval = 0
-    evaluation = None
+    evaluation = sampled = None
     eval_s, mmer, train_return = 0.0, -math.inf, math.nan
     outside: dict[str, float] = {}
+    rounds = (BesideRounds(env, impala) if impala.eval_beside_training
+              else InLineRounds(env, impala))
     bar = tqdm(total=impala.max_env_steps, unit="step", desc=f"impala {name}",
                disable=not progress, unit_scale=True)
-    while True:
-        result = algo.train()
-        iterations += 1
-        outside.update(after_iteration(algo))
-        runners = result.get(ENV_RUNNER_RESULTS, {})  # may lack keys in the first iterations
-        steps_now = int(runners.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_steps))
-        episodes = int(runners.get(NUM_EPISODES_LIFETIME, 0))
-        # NaN in an iteration where no training episode ended: keep the last one seen.
-        latest_return = float(runners.get(EPISODE_RETURN_MEAN, math.nan))
-        if math.isfinite(latest_return):
-            train_return = latest_return
-            if counts_for_mmer(episodes, algo.config.metrics_num_episodes_for_smoothing):
-                mmer = max(mmer, train_return)
-        bar.update(max(steps_now - env_steps, 0))
-        env_steps = max(env_steps, steps_now)
-        out_of_budget = env_steps >= impala.max_env_steps
-        # Until an episode ends there is nothing the policy can have learned (the T-Maze's only
-        # reward comes at the junction), and at L = 1000 an evaluation costs several iterations.
-        due = iterations % impala.eval_every_iterations == 0 and episodes > episodes_at_last_eval
-        if not (due or out_of_budget):
-            continue
-        episodes_at_last_eval = episodes
-        module.set_state(algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
-        eval_start = time.perf_counter()
-        evaluation = _greedy_evaluation(module, env, impala, whole_set=out_of_budget)
-        sampled = None
-        if impala.eval_sampled:
-            sampled = sampled_evaluate(module, env, impala.held_out_episodes, impala.eval_seed)
-            mmer = max(mmer, sampled.mean_return)
-        eval_s += time.perf_counter() - eval_start
-        wall_s = time.perf_counter() - start
-        metrics = _keys_for(name, _finite({
-            **evaluation.as_metrics(),
-            **(sampled_metrics(sampled) if sampled else {}),
-            "impala/mmer": mmer,
-            "impala/train_return_mean": train_return,
-            "impala/env_steps": float(env_steps),
-            "impala/episodes": float(episodes),
-            "impala/iterations": float(iterations),
-            "impala/wall_s": wall_s,
-            "impala/eval_s": eval_s,
-            "impala/env_steps_per_s": env_steps / max(wall_s - eval_s, 1e-9),
-            **_learner_metrics(result),
-            **outside,
-        }))
-        gauges.export(metrics)
-        if on_metrics is not None:
-            on_metrics(env_steps, metrics)
-        postfix = {"success": f"{evaluation.success_rate:.3f}",
-                   "ret": f"{evaluation.mean_return:.3g}"}
-        if MEMORY_VERSION in outside:  # the online loop's memory rides on the same line
-            postfix["memory"] = f"v{outside[MEMORY_VERSION]:.0f}"
-        bar.set_postfix(**postfix)
-        if _reached_target(env, evaluation.success_rate, impala) or out_of_budget:
-            break
-    bar.close()
+    try:
+        while True:
+            result = algo.train()
+            iterations += 1
+            outside.update(after_iteration(algo))
+            runners = result.get(ENV_RUNNER_RESULTS, {})  # may lack keys in the first iterations
+            steps_now = int(runners.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_steps))
+            episodes = int(runners.get(NUM_EPISODES_LIFETIME, 0))
+            # NaN in an iteration where no training episode ended: keep the last one seen.
+            latest_return = float(runners.get(EPISODE_RETURN_MEAN, math.nan))
+            if math.isfinite(latest_return):
+                train_return = latest_return
+                if counts_for_mmer(episodes, algo.config.metrics_num_episodes_for_smoothing):
+                    mmer = max(mmer, train_return)
+            bar.update(max(steps_now - env_steps, 0))
+            env_steps = max(env_steps, steps_now)
+            out_of_budget = env_steps >= impala.max_env_steps
+            # Until an episode ends there is nothing the policy can have learned (the T-Maze's
+            # only reward comes at the junction), and at L = 1000 an evaluation costs several
+            # iterations.
+            due = (iterations % impala.eval_every_iterations == 0
+                   and episodes > episodes_at_last_eval)
+            # Out of budget: a round still running, then the final weights on the whole set.
+            finished = [rounds.wait()] if out_of_budget else []
+            if (due or out_of_budget) and not rounds.busy:
+                episodes_at_last_eval = episodes
+                module.set_state(
+                    algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
+                rounds.start(module, env_steps, whole_set=out_of_budget)
+            finished.append(rounds.wait() if out_of_budget else rounds.poll())
+            for done in filter(None, finished):
+                evaluation, sampled, module = done.greedy, done.sampled, done.module
+                eval_s += done.waited_s
+                if sampled is not None:
+                    mmer = max(mmer, sampled.mean_return)
+                wall_s = time.perf_counter() - start
+                metrics = _keys_for(name, _finite({
+                    **evaluation.as_metrics(),
+                    **(sampled_metrics(sampled) if sampled else {}),
+                    "impala/mmer": mmer,
+                    "impala/train_return_mean": train_return,
+                    "impala/env_steps": float(done.env_steps),
+                    "impala/episodes": float(episodes),
+                    "impala/iterations": float(iterations),
+                    "impala/wall_s": wall_s,
+                    "impala/eval_s": eval_s,
+                    "impala/env_steps_per_s": env_steps / max(wall_s - eval_s, 1e-9),
+                    **_learner_metrics(result),
+                    **outside,
+                }))
+                gauges.export(metrics)
+                if on_metrics is not None:
+                    on_metrics(done.env_steps, metrics)
+                postfix = {"success": f"{evaluation.success_rate:.3f}",
+                           "ret": f"{evaluation.mean_return:.3g}"}
+                if MEMORY_VERSION in outside:  # the online loop's memory rides on the same line
+                    postfix["memory"] = f"v{outside[MEMORY_VERSION]:.0f}"
+                bar.set_postfix(**postfix)
+                if _reached_target(env, evaluation.success_rate, impala):
+                    break
+            if out_of_budget or (evaluation is not None
+                                 and _reached_target(env, evaluation.success_rate, impala)):
+                break
+    finally:
+        rounds.close()
+        bar.close()
     return {
         "success_rate": evaluation.success_rate,
         "mean_return": evaluation.mean_return,
@@ -330,22 +339,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
         "eval_s": eval_s,
         "iterations": iterations,
         "reached_target": _reached_target(env, evaluation.success_rate, impala),
-    }
-
-
-def _greedy_evaluation(module: RLModule, env: EnvSpec, impala: ImpalaConfig,
-                       whole_set: bool) -> GreedyResult:
-    """The held-out greedy evaluation; for an env with a `junction_cue` (the T-Maze) by the
-    streamed evaluator, which gives the same result at a fraction of the cost (its observation terms are batched over time),
-    first on the screening episodes unless `whole_set`."""
-    if env.junction_cue:
-        seeds = held_out_seeds(impala.eval_seed, impala.held_out_episodes)
-        if not whole_set and 0 < impala.eval_screen_episodes < len(seeds):
-            screened = stream_evaluate(module, env, seeds[:impala.eval_screen_episodes]).greedy
-            if screened.success_rate < impala.target_success:
-                return screened
-        return stream_evaluate(module, env, seeds).greedy
-    return greedy_evaluate(module, env, impala.held_out_episodes, impala.eval_seed)
+    }, module
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float]:

@@ -52,38 +52,45 @@ def evaluate_streamed(policy_dir: Path, env: EnvSpec, episode_seeds: np.ndarray,
     with tempfile.TemporaryDirectory(prefix="memup-eval-") as scratch:
         shares = np.array_split(np.asarray(episode_seeds, np.uint64), workers)
         parts = _run_workers(policy_dir, env, shares, Path(scratch))
-    return _merge(parts, time.perf_counter() - start)
+    return merge_parts(parts, time.perf_counter() - start)
 
 
 def _run_workers(policy_dir: Path, env_spec: EnvSpec, shares: list[np.ndarray],
                  scratch: Path) -> list[dict[str, np.ndarray]]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    processes = []
-    for index, seeds in enumerate(shares):
-        np.save(scratch / f"seeds-{index}.npy", seeds)
-        command = [sys.executable, "-m", __name__, "--policy", str(policy_dir),
-                   "--env", json.dumps(env_spec.to_plain()),
-                   "--seeds", str(scratch / f"seeds-{index}.npy"),
-                   "--out", str(scratch / f"result-{index}.npz")]
-        processes.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True))
+    processes = [start_worker(policy_dir, env_spec, seeds, scratch / f"share-{index}")
+                 for index, seeds in enumerate(shares)]
     try:
-        errors = [process.communicate()[1] for process in processes]
+        return [finish_worker(process, scratch / f"share-{index}")
+                for index, process in enumerate(processes)]
     finally:
         for process in processes:  # an interrupt in the caller stops its workers too
             if process.poll() is None:
                 process.kill()
-    for process, error in zip(processes, errors):
-        if process.returncode != 0:
-            raise RuntimeError(f"an evaluation worker failed (exit {process.returncode}):\n"
-                               f"{error.strip()[-2000:]}")
-    parts = []
-    for index in range(len(shares)):
-        with np.load(scratch / f"result-{index}.npz", allow_pickle=False) as data:
-            parts.append({key: data[key] for key in data.files})
-    return parts
 
 
-def _merge(parts: list[dict[str, np.ndarray]], wall_s: float) -> StreamResult:
+def start_worker(policy_dir: Path, env_spec: EnvSpec, seeds: np.ndarray,
+                 files: Path) -> subprocess.Popen:
+    """A worker process that evaluates the policy in `policy_dir` on `seeds`; its seeds and
+    result live under the prefix `files` (`finish_worker` reads the result)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    np.save(f"{files}-seeds.npy", np.asarray(seeds, np.uint64))
+    command = [sys.executable, "-m", __name__, "--policy", str(policy_dir),
+               "--env", json.dumps(env_spec.to_plain()),
+               "--seeds", f"{files}-seeds.npy", "--out", f"{files}-result.npz"]
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+
+
+def finish_worker(process: subprocess.Popen, files: Path) -> dict[str, np.ndarray]:
+    """Waits for a `start_worker` process; its figures (read without unpickling anything)."""
+    error = process.communicate()[1]
+    if process.returncode != 0:
+        raise RuntimeError(f"an evaluation worker failed (exit {process.returncode}):\n"
+                           f"{error.strip()[-2000:]}")
+    with np.load(f"{files}-result.npz", allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def merge_parts(parts: list[dict[str, np.ndarray]], wall_s: float) -> StreamResult:
     episodes = np.array([int(p["episodes"]) for p in parts])
     weights = episodes / episodes.sum()
     greedy = GreedyResult(

@@ -77,12 +77,7 @@ class RunConfig:
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Reads a preset and applies `overrides` (nested mappings, e.g. {"memup": {"lr": 1e-3}})."""
-    data = load_yaml(path)
-    for key, value in (overrides or {}).items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
+    data = _merged(load_yaml(path), overrides or {})
     try:
         config = build(RunConfig, data)
         config.train_env  # noqa: B018 - described now, so a bad train_env_kwargs fails here
@@ -96,6 +91,18 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
                           f"than the store accepts (store.max_episode_length = {accepted}): set "
                           f"`store: {{max_episode_length: {longest}}}` or more")
     return config
+
+
+def _merged(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`data` with `overrides` merged in at every depth: {"memup": {"memory": {"cell": "gru"}}}
+    changes the cell and keeps the preset's other memory settings."""
+    merged = dict(data)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def training_env(env: EnvSpec, train_env_kwargs: dict[str, Any]) -> EnvSpec:

@@ -74,6 +74,14 @@ def test_overrides_merge_into_sections(tmp_path):
     assert (config.env.max_episode_steps, config.seed) == (9, 9)
 
 
+def test_overrides_merge_at_every_depth(tmp_path):
+    path = write(tmp_path, {"env": {"corridor_length": 5},
+                            "memup": {"lr": 0.002, "memory": {"hidden_size": 64}}})
+    config = load_config(path, overrides={"memup": {"memory": {"cell": "gru"}}})
+    assert (config.memup.memory.cell, config.memup.memory.hidden_size) == ("gru", 64)
+    assert config.memup.lr == 0.002
+
+
 def test_missing_file_says_where_presets_live(tmp_path):
     with pytest.raises(ConfigError, match="configs/"):
         load_config(tmp_path / "nope.yaml")

@@ -22,7 +22,8 @@ from learner.run_dir import RunDir
 
 NAME = "train_runs"
 FIGURES = ("memup/updates", "memup/wall_s", "memup/junction_accuracy",
-           "memup/memory_gain_nll", "impala/env_steps", "impala/wall_s", "impala/eval_s",
+           "memup/memory_gain_nll", "impala/env_steps", "impala/policy_env_steps",
+           "impala/wall_s", "impala/eval_s",
            "impala/success_rate", "impala/success_lower_bound", "impala/eval_episodes",
            "impala/mean_return", "run/wall_s")
 

@@ -257,6 +257,7 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
     start = time.perf_counter()
     env_steps = iterations = episodes_at_last_eval = 0
     evaluation = sampled = None
+    policy_env_steps = 0
     eval_s, mmer, train_return = 0.0, -math.inf, math.nan
     outside: dict[str, float] = {}
     rounds = (BesideRounds(env, impala) if impala.eval_beside_training
@@ -293,8 +294,11 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
                     algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID])
                 rounds.start(module, env_steps, whole_set=out_of_budget)
             finished.append(rounds.wait() if out_of_budget else rounds.poll())
+            if rounds.confirming:  # a screen passed beside training: the rest, on every core
+                finished.append(rounds.wait())
             for done in filter(None, finished):
                 evaluation, sampled, module = done.greedy, done.sampled, done.module
+                policy_env_steps = done.env_steps
                 eval_s += done.waited_s
                 if sampled is not None:
                     mmer = max(mmer, sampled.mean_return)
@@ -331,10 +335,14 @@ def _train_loop(algo: Any, module: RLModule, env: EnvSpec, impala: ImpalaConfig,
         bar.close()
     return {
         "success_rate": evaluation.success_rate,
+        "success_lower_bound": evaluation.as_metrics()["impala/success_lower_bound"],
+        "eval_episodes": evaluation.episodes,
         "mean_return": evaluation.mean_return,
         "sampled_mean_return": sampled.mean_return if sampled else None,
         "mmer": mmer if math.isfinite(mmer) else None,
         "env_steps": env_steps,
+        # The saved weights' (beside training, rounds finish after training went on).
+        "policy_env_steps": policy_env_steps,
         "wall_s": time.perf_counter() - start,
         "eval_s": eval_s,
         "iterations": iterations,

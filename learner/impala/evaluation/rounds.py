@@ -40,7 +40,12 @@ from learner.impala.evaluation.held_out import (
     sampled_evaluate,
 )
 from learner.impala.evaluation.streaming import stream_evaluate
-from learner.impala.evaluation.workers import finish_worker, merge_parts, start_worker
+from learner.impala.evaluation.workers import (
+    finish_worker,
+    merge_parts,
+    start_worker,
+    usable_cores,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +87,7 @@ def _passed(result: GreedyResult, impala: ImpalaConfig) -> bool:
 class InLineRounds:
     """Each round evaluated by the caller's process, before `start` returns."""
 
-    busy = False
+    busy = confirming = False
 
     def __init__(self, env: EnvSpec, impala: ImpalaConfig) -> None:
         self.env, self.impala = env, impala
@@ -129,6 +134,13 @@ class BesideRounds:
     def busy(self) -> bool:
         return self._pending is not None
 
+    @property
+    def confirming(self) -> bool:
+        """The pending round's screen passed and the rest runs, a worker per core: the caller
+        is to `wait` for it (training past weights about to be confirmed is work thrown away,
+        and the rest needs the cores)."""
+        return self._pending is not None and self._pending.confirming
+
     def start(self, module: RLModule, env_steps: int, whole_set: bool) -> None:
         if self._pending is not None:
             raise RuntimeError("a round is still running: poll() until it has finished")
@@ -138,12 +150,12 @@ class BesideRounds:
         snapshot.save_to_path(policy_dir)
         self._pending = _Pending(env_steps, snapshot, policy_dir,
                                  _stages(self.env, self.impala, whole_set))
-        self._pending.launch(self.env)
+        self._pending.launch(self.env, workers=1)
 
     def poll(self) -> Round | None:
         """The finished round, if any (a passed screen starts the rest)."""
         pending = self._pending
-        if pending is None or pending.process.poll() is None:
+        if pending is None or any(p.poll() is None for p in pending.processes):
             return None
         return self._advance()
 
@@ -151,7 +163,8 @@ class BesideRounds:
         """The pending round once it has finished (None when nothing is pending)."""
         began = time.perf_counter()
         while self._pending is not None:
-            self._pending.process.wait()
+            for process in self._pending.processes:
+                process.wait()
             finished = self._advance()
             if finished is not None:
                 return dataclasses.replace(finished, waited_s=time.perf_counter() - began)
@@ -159,19 +172,21 @@ class BesideRounds:
 
     def _advance(self) -> Round | None:
         pending = self._pending
-        part = merge_parts([finish_worker(pending.process, pending.files)], 0.0).greedy
+        part = merge_parts([finish_worker(process, files) for process, files
+                            in zip(pending.processes, pending.files)], 0.0).greedy
         pending.result = part if pending.result is None else merge(pending.result, part)
         if pending.stages and _passed(pending.result, self.impala):
-            pending.launch(self.env)
+            pending.launch(self.env, workers=usable_cores())
             return None
         self._pending = None
         shutil.rmtree(pending.policy_dir, ignore_errors=True)
         return Round(pending.env_steps, pending.result, None, pending.module, 0.0)
 
     def close(self) -> None:
-        if self._pending is not None and self._pending.process.poll() is None:
-            self._pending.process.kill()
-            self._pending.process.wait()
+        for process in self._pending.processes if self._pending is not None else []:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
 
@@ -182,11 +197,18 @@ class _Pending:
     policy_dir: Path
     stages: list[np.ndarray]
     result: GreedyResult | None = None
-    process: subprocess.Popen | None = None
-    files: Path | None = None
+    processes: list[subprocess.Popen] = dataclasses.field(default_factory=list)
+    files: list[Path] = dataclasses.field(default_factory=list)
 
-    def launch(self, env: EnvSpec) -> None:
-        """Starts the worker of the next stage."""
-        seeds = self.stages.pop(0)
-        self.files = self.policy_dir.parent / f"{self.policy_dir.name}-part-{len(self.stages)}"
-        self.process = start_worker(self.policy_dir, env, seeds, self.files)
+    @property
+    def confirming(self) -> bool:
+        return self.result is not None
+
+    def launch(self, env: EnvSpec, workers: int) -> None:
+        """Starts the next stage, its seeds split over `workers` processes."""
+        shares = [seeds for seeds in np.array_split(self.stages.pop(0), workers) if len(seeds)]
+        stage = len(self.stages)
+        self.files = [self.policy_dir.parent / f"{self.policy_dir.name}-stage-{stage}-{i}"
+                      for i in range(len(shares))]
+        self.processes = [start_worker(self.policy_dir, env, seeds, files)
+                          for seeds, files in zip(shares, self.files)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import ray
 import torch
 from ray.rllib.core.rl_module.rl_module import RLModule
 
@@ -23,13 +22,6 @@ SMALL = dict(num_envs_per_env_runner=16, rollout_fragment_length=8, max_seq_len=
              eval_success_claim=0.95)
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture()
 def memory_file(tmp_path: Path) -> Path:
     torch.manual_seed(3)
@@ -37,7 +29,7 @@ def memory_file(tmp_path: Path) -> Path:
 
 
 def test_beside_training_saves_the_weights_its_last_round_evaluated(
-        ray_session, memory_file: Path, tmp_path: Path) -> None:
+        ray_local, memory_file: Path, tmp_path: Path) -> None:
     logged: list[tuple[int, dict]] = []
     impala = ImpalaConfig(**SMALL, max_env_steps=1024, target_success=1.0,
                           eval_beside_training=True)
@@ -55,7 +47,7 @@ def test_beside_training_saves_the_weights_its_last_round_evaluated(
     assert again.success_rate == result["success_rate"] == last["impala/success_rate"]
 
 
-def test_a_round_beside_gives_what_a_round_in_line_gives(ray_session, memory_file: Path,
+def test_a_round_beside_gives_what_a_round_in_line_gives(ray_local, memory_file: Path,
                                                          tmp_path: Path) -> None:
     impala = ImpalaConfig(**SMALL, max_env_steps=256, target_success=0.0)
     train_policy(TMAZE, impala, memory_path=memory_file, policy_dir=tmp_path / "policy",

@@ -38,9 +38,10 @@ class MemoryConfig:
     num_actions: int = 2
     """Number of discrete actions (one-hot encoded in the memory input)."""
     forget_bias: float = 5.0
-    """Added at initialisation to the bias of the LSTM forget gate (GRU: update gate; IndRNN:
-    the logit of each unit's recurrent weight), so the cell starts out keeping its state
-    (measured: docs/results.md §2)."""
+    """Added at initialisation to the bias of the LSTM forget gate (GRU: the update gate's, spread
+    from 0 on the first unit to this on the last, since that gate also shuts out the input;
+    IndRNN: the logit of each unit's recurrent weight), so the cell starts out keeping its state
+    (measured: docs/results.md §2, §8)."""
 
     def __post_init__(self) -> None:
         require_choice("memory.cell", self.cell, CELLS)

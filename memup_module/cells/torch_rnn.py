@@ -14,10 +14,10 @@ class _TorchRNN:
 
     state_keys: tuple[str, ...]
 
-    def _init_gate_bias(self, forget_bias: float) -> None:
+    def _init_gate_bias(self, bias: float | torch.Tensor) -> None:
         # Gate rows [H, 2H) are the LSTM's forget gate and the GRU's update gate alike.
         with torch.no_grad():
-            self.bias_ih_l0[self.hidden_size:2 * self.hidden_size] += forget_bias
+            self.bias_ih_l0[self.hidden_size:2 * self.hidden_size] += bias
 
     def state_sizes(self) -> tuple[int, ...]:
         return (self.hidden_size,) * len(self.state_keys)
@@ -65,7 +65,11 @@ class GRUMemoryCell(_TorchRNN, nn.GRU):
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float) -> None:
         nn.GRU.__init__(self, input_size, hidden_size, batch_first=True)
-        self._init_gate_bias(forget_bias)
+        # One gate both keeps h and shuts out the input: the full bias on every unit (z ≈ 0.993
+        # at 5) let the memory write almost nothing (RepeatFirstMedium: gain 0.007 nats against
+        # the LSTM's 0.540). Spread from 0 to forget_bias, units range from writing freely to
+        # keeping for ~e^forget_bias steps (docs/results.md §8).
+        self._init_gate_bias(torch.linspace(0.0, forget_bias, hidden_size))
 
     def input_bias(self) -> torch.Tensor:
         # b_hn stays inside r ⊙ (h W_hnᵀ + b_hn).

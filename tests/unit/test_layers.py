@@ -27,7 +27,11 @@ def imports_of(path: Path) -> set[str]:
 
 
 def modules(package: str) -> list[Path]:
-    return sorted((ROOT / package).rglob("*.py"))
+    """The package's own modules: not those of a virtual environment a bench made inside it
+    (bench/.venv-sample-factory)."""
+    base = ROOT / package
+    return sorted(path for path in base.rglob("*.py")
+                  if not any(part.startswith(".") for part in path.relative_to(base).parts))
 
 
 def edges() -> set[tuple[str, str, str]]:

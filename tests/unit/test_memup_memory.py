@@ -27,6 +27,17 @@ def test_forget_bias_is_added_to_the_forget_gate():
     assert torch.allclose(delta[8:16], torch.full((8,), 3.0)) and not delta[:8].any()
 
 
+def test_gru_update_gate_bias_spreads_from_zero_to_the_forget_bias():
+    # The update gate both keeps h and shuts out x: some units must start out able to write.
+    torch.manual_seed(1)
+    shifted = Memory(MemoryConfig(cell="gru", hidden_size=5, forget_bias=4.0))
+    torch.manual_seed(1)
+    plain = Memory(MemoryConfig(cell="gru", hidden_size=5, forget_bias=0.0))
+    delta = shifted.rnn.bias_ih_l0 - plain.rnn.bias_ih_l0
+    assert torch.allclose(delta[5:10], torch.tensor([0.0, 1.0, 2.0, 3.0, 4.0]))
+    assert not delta[:5].any() and not delta[10:].any()
+
+
 def test_wrong_input_size_is_a_clear_error():
     with pytest.raises(ValueError, match=r"memory input must be \[B, T, 6\]"):
         Memory(MemoryConfig())(torch.randn(2, 3, 5))

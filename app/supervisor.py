@@ -54,10 +54,22 @@ def is_child() -> bool:
 def run_supervised(argv: list[str], config: Path | None, run_dir: Path | None) -> int:
     """Runs `python -m app.cli ARGV` as a child and returns its exit code; after an abrupt
     end prints what was lost and the `--resume` command."""
+    return supervise([sys.executable, "-m", "app.cli", *argv], config, run_dir)
+
+
+def supervise(command: list[str], config: Path | None, run_dir: Path | None) -> int:
+    """Runs `command` as the supervised child; see `run_supervised`. A SIGTERM sent to this
+    process goes on to the child, and its end is then reported as that stop (Ray's driver
+    aborts on SIGTERM, which would otherwise read as Ray failing under the run)."""
     env = {**os.environ, CHILD_ENV: "1"}
-    child = subprocess.Popen([sys.executable, "-m", "app.cli", *argv], env=env,
-                             preexec_fn=_die_with_parent)
-    previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+    terminated: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        terminated.append(signum)
+        child.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
     try:
         while True:
             try:
@@ -67,22 +79,33 @@ def run_supervised(argv: list[str], config: Path | None, run_dir: Path | None) -
                 continue  # Ctrl-C reaches the child too; wait for it to stop cleanly
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if terminated:
+        print(stopped_message(config, run_dir), file=sys.stderr)
+        return 128 + signal.SIGTERM
     if code in _HANDLED:
         return code
     print(abrupt_end_message(code, config, run_dir), file=sys.stderr)
     return 3
 
 
+def _how_to_resume(config: Path | None, run_dir: Path | None) -> str:
+    command = "memup train" + (f" --config {config}" if config else "")
+    command += f" --run-dir {run_dir}" if run_dir else " --run-dir <the run dir>"
+    return ("The run dir keeps every finished phase (stored episodes, MemUP checkpoints, saved "
+            f"policies). Continue with:\n    {command} --resume")
+
+
+def stopped_message(config: Path | None, run_dir: Path | None) -> str:
+    return "memup: stopped by SIGTERM. " + _how_to_resume(config, run_dir)
+
+
 def abrupt_end_message(code: int, config: Path | None, run_dir: Path | None) -> str:
     cause = (f"was killed by signal {signal.Signals(-code).name}" if code < 0
              else f"ended abruptly (exit {code})")
-    command = "memup train" + (f" --config {config}" if config else "")
-    command += f" --run-dir {run_dir}" if run_dir else " --run-dir <the run dir>"
     return (f"memup: the run's process {cause}: Ray's own processes or the machine failed "
             "under it (Ray ends its driver this way when this machine's raylet or object store "
             "dies; see the lines above and /tmp/ray/session_latest/logs).\n"
-            "The run dir keeps every finished phase (stored episodes, MemUP checkpoints, saved "
-            f"policies). Continue with:\n    {command} --resume")
+            + _how_to_resume(config, run_dir))
 
 
 def _die_with_parent() -> None:

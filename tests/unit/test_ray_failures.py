@@ -1,5 +1,10 @@
 """Ray failing under a run becomes a message naming the loss and the --resume command."""
 
+import os
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 import ray.exceptions as ray_errors
@@ -58,3 +63,27 @@ def test_an_abrupt_end_names_the_signal_and_the_resume_command():
     assert "killed by signal SIGKILL" in message
     assert "memup train --config configs/smoke.yaml --run-dir runs/s --resume" in message
     assert "exit 1" in supervisor.abrupt_end_message(1, None, None)
+
+
+def test_a_sigterm_goes_on_to_the_child_and_is_reported_as_a_stop(tmp_path, capsys):
+    # The child aborts on SIGTERM, as Ray's driver does: that must not read as Ray failing.
+    ready = tmp_path / "ready"
+    child = ("import os, signal, time, pathlib\n"
+             "signal.signal(signal.SIGTERM, lambda *_: os.abort())\n"
+             f"pathlib.Path({str(ready)!r}).touch()\n"
+             "time.sleep(60)\n")
+
+    def terminate_when_ready():
+        while not ready.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=terminate_when_ready, daemon=True)
+    sender.start()
+    code = supervisor.supervise([sys.executable, "-c", child], Path("configs/smoke.yaml"),
+                                Path("runs/s"))
+    sender.join(timeout=10)
+    assert code == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "stopped by SIGTERM" in err and "Ray's own processes" not in err
+    assert "memup train --config configs/smoke.yaml --run-dir runs/s --resume" in err

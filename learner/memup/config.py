@@ -39,6 +39,11 @@ class MemUPConfig(MemUPModelConfig):
     """How far a slot walks its episode before it takes the next one: "episode" (to the end)
     or "log_uniform" (to a horizon drawn log-uniformly in [rollout, length]; see
     docs/design.md §13)."""
+    refresh_states_every: int = 0
+    """Every this many updates, each slot's carried memory state is recomputed from its
+    episode's start with the current weights (0: never). A state carried for thousands of
+    updates drifts from what the memory computes, and the networks fit the slots' answers to
+    the drift (docs/design.md §13)."""
     lr: float = 5e-4
     """Adam learning rate of memory + predictor."""
     detector_lr: float = 1e-3
@@ -101,7 +106,8 @@ class MemUPConfig(MemUPModelConfig):
                      "eval_every", "eval_episodes", "sample_batch"):
             require_int(name, getattr(self, name), 1)
         for name in ("detector_warmup_updates", "checkpoint_every", "prefetch_episodes",
-                     "num_threads", "seed", "eval_seed", "eval_screen_episodes"):
+                     "num_threads", "seed", "eval_seed", "eval_screen_episodes",
+                     "refresh_states_every"):
             require_int(name, getattr(self, name), 0)
         require_bool("stagger_start", self.stagger_start)
         require_bool("eval_beside_training", self.eval_beside_training)

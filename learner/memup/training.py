@@ -38,6 +38,7 @@ from learner.memup.evaluation import HeldOutSet, detector_trace, evaluate
 from learner.memup.inputs.prefetch import Prefetcher
 from learner.memup.rollout_losses import rollout_losses
 from learner.memup.inputs.slots import SlotBuffer, log_uniform_horizons
+from learner.memup.state_refresh import recomputed_states
 from learner.memup.inputs.store_source import streaming
 from learner.memup.inputs.streamed_columns import ChunkedColumns, ChunkReader, any_columns
 from learner.progress import progress_bar
@@ -182,6 +183,9 @@ class MemUPTrainer:
         """One truncated-BPTT update of memory + predictor and one detector update."""
         if not self.started:
             self._start()
+        every = self.config.refresh_states_every
+        if every and self.step % every == 0:
+            self.state = recomputed_states(self.memory, self.slots, self.state)
         rollout = self.slots.rollout(self.config.rollout)
         with self._autocast():
             loss, detector_loss, state = rollout_losses(

@@ -8,7 +8,7 @@ updates, training loss 0.002): the carried states predicted their own slot's jun
 the same states recomputed from each episode's start 41/64, held-out episodes 9/16. The
 networks had fitted each slot's answer to its drifted state, not learned to keep the cue
 (docs/results.md §4). Recomputing the states every N updates keeps the loss on what the memory
-computes.
+computes; whether that speeds phase I up is seed-dependent so far (docs/results.md §4).
 
     state = recomputed_states(memory, slots, state)
 """

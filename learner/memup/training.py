@@ -31,7 +31,8 @@ from learner.memup.config import MemUPConfig
 from learner.memup.device import available_cores, resolve_device
 from learner.memup.inputs.columns import EpisodeColumns
 from learner.memup.detector_warmup import distinct_rows, warm_up_detector
-from learner.memup.inputs.episodes import EpisodeLike, EpisodeSource, generate_episodes
+from learner.memup.inputs.episodes import (EpisodeLike, EpisodeSource, codec_for,
+                                           generate_episodes)
 from learner.memup.inputs.loader import EpisodeLoader, StreamedBatch
 from learner.memup.eval_beside import Networks, SnapshotEvaluation, round_evaluations
 from learner.memup.evaluation import HeldOutSet, detector_trace, evaluate
@@ -50,16 +51,12 @@ from memup_module import (
     TargetCodec,
     codec_from_plain,
     codec_to_plain,
-    make_codec,
-    rewards_seen,
     save_memory,
     score_block,
     selection_scores,
 )
 
 Metrics = dict[str, float]
-# Episodes whose rewards make the codec when the env declares no reward set.
-CODEC_SAMPLE_EPISODES = 256
 # Settings a checkpoint's tensors depend on: restoring under different ones cannot work.
 _SHAPE_FIELDS = ("memory", "context_size", "predictor_hidden", "predictor_distance",
                  "detector_hidden", "batch_slots", "top_k", "include_self", "target",
@@ -83,7 +80,7 @@ class MemUPTrainer:
         self.config = config
         self.device = resolve_device(config.device)
         torch.set_num_threads(config.num_threads or available_cores())
-        self.codec = _codec_for(config, self.env.reward_values, source)
+        self.codec = codec_for(config, self.env.reward_values, source)
         classes = self.codec.num_classes
         self.class_values = torch.as_tensor(self.codec.decode(np.arange(classes)),
                                             device=self.device)
@@ -397,12 +394,3 @@ class MemUPTrainer:
     def close(self) -> None:
         """Stops the prefetch thread."""
         self._prefetcher.close()
-
-
-def _codec_for(config: MemUPConfig, declared: tuple[float, ...] | None,
-               source: EpisodeSource) -> TargetCodec:
-    """The env's declared reward set, or the rewards of a first batch of its episodes."""
-    if declared is not None:
-        return make_codec(config, declared)
-    return make_codec(config, rewards_seen(source.sample(CODEC_SAMPLE_EPISODES)), declared=False)
-

@@ -16,8 +16,11 @@ import numpy as np
 
 from actors.episode_recorder import EpisodeRecorder
 from envs import EnvSpec, draw_episode_seeds, make_vector_env, random_rollouts
+from memup_module import MemUPModelConfig, TargetCodec, make_codec, rewards_seen
 
 _ENVS_PER_CHUNK = 512
+CODEC_SAMPLE_EPISODES = 256
+"""Episodes whose rewards make the codec when the env declares no reward set."""
 
 
 class EpisodeLike(Protocol):
@@ -106,3 +109,11 @@ def generated_source(env: EnvSpec, num_episodes: int, seed: int) -> InMemorySour
     """A source over `generate_episodes(env, num_episodes, seed)`; as a
     `functools.partial` it is a picklable source factory for `MemUPLearner` (smoke runs)."""
     return InMemorySource(generate_episodes(env, num_episodes, seed), seed=seed)
+
+
+def codec_for(config: MemUPModelConfig, declared: tuple[float, ...] | None,
+              source: EpisodeSource) -> TargetCodec:
+    """The env's declared reward set, or the rewards of a first batch of the source's episodes."""
+    if declared is not None:
+        return make_codec(config, declared)
+    return make_codec(config, rewards_seen(source.sample(CODEC_SAMPLE_EPISODES)), declared=False)

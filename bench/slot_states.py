@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from app.config import load_config
-from learner.memup.evaluation import HeldOutSet
+from learner.memup.evaluation import HeldOutSet, memory_at
 from learner.memup.inputs.episodes import InMemorySource, generate_episodes
 from learner.memup.state_refresh import recomputed_states
 from learner.memup.training import MemUPTrainer
@@ -48,21 +47,14 @@ def slot_answers(trainer: MemUPTrainer) -> dict[str, float]:
             "recomputed": (recomputed == truth).float().mean().item()}
 
 
-@torch.no_grad()
 def held_out_by_depth(trainer: MemUPTrainer, held_out: HeldOutSet) -> dict[int, float]:
     """Accuracy at the junction from m_t at each depth t < the episodes' shortest length."""
     batch, last = held_out.batch, held_out.batch.lengths - 1
-    rows = torch.arange(len(last))
-    context = batch.context[rows, last]
+    context = batch.context[torch.arange(len(last)), last]
     depths = [d for d in DEPTHS if d < int(last.min())]
-    found, state = {}, None
-    for start in range(0, int(last.min()), 4096):
-        stop = min(start + 4096, int(last.min()))
-        m, state = trainer.memory(batch.x[:, start:stop], state)
-        for depth in (d for d in depths if start <= d < stop):
-            guess = junction_guess(trainer, m[:, depth - start], context)
-            found[depth] = (guess == held_out.last_classes).float().mean().item()
-    return found
+    m = memory_at(trainer.memory, batch, torch.tensor(depths, device=last.device).expand(len(last), -1))
+    return {depth: (junction_guess(trainer, m[:, i], context) == held_out.last_classes)
+            .float().mean().item() for i, depth in enumerate(depths)}
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ EVAL_TIME_CHUNK = 256
 TRACE_CANDIDATES = 64
 
 __all__ = ["HeldOutSet", "detector_trace", "evaluate", "generate_episodes", "GeneratedEpisode",
-           "memory_gain"]
+           "memory_at", "memory_gain"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +67,9 @@ class HeldOutSet:
 
 
 @torch.no_grad()
-def _memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor,
-               each_chunk: Callable[[int, int, torch.Tensor], None] | None = None
-               ) -> torch.Tensor:
+def memory_at(memory: Memory, batch: EpisodeBatch, steps: torch.Tensor,
+              each_chunk: Callable[[int, int, torch.Tensor], None] | None = None
+              ) -> torch.Tensor:
     """m_k [N, K, H] at the steps `steps` [N, K] of every episode, in time chunks; with
     `each_chunk`, also calls it with (start, stop, m of steps start .. stop - 1)."""
     picked = torch.zeros(*steps.shape, memory.hidden_size, device=batch.x.device)
@@ -181,7 +181,7 @@ def evaluate(
     # One pass of the memory over the episodes gives m at the uncertain steps and the last
     # one, and for any other env than the T-Maze (short episodes) every step's NLL too.
     all_steps = None if junction else _AllStepsNll(predictor, detector, batch)
-    at = _memory_at(memory, batch, torch.cat([uncertain, last.unsqueeze(1)], 1), all_steps)
+    at = memory_at(memory, batch, torch.cat([uncertain, last.unsqueeze(1)], 1), all_steps)
     metrics = {
         **memory_gain(predictor, detector, batch, uncertain, at[:, :uncertain.shape[1]]),
         "memup/eval_detector_loss": _detector_loss(detector, batch).item(),

@@ -54,7 +54,7 @@ def recomputed_states(memory: Memory, slots: SlotBuffer, state: State,
             active = [active[i] for i in kept]
             running = tuple(part[kept] for part in running)
             if not active:
-                break
+                continue
         x = torch.from_numpy(np.stack(inputs)).to(device)
         _, running = memory(x, running)
         position = stop

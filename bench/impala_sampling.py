@@ -9,10 +9,13 @@ step. In one run, at the same number of mazes and 1 torch thread, this measures:
   episodes, the module's `forward_exploration`);
 - `train`: whole `algo.train()` iterations (sampling + learning), EnvRunner in the driver;
 
-and reports `sample` and `train` as ratios to `loop`. The goal of issue #12 is >= 0.5. The
-three are measured in interleaved rounds, so other load on the machine touches them alike.
-The EnvRunners use the lean connectors (learner.impala.inputs.connectors); `--compare-default` adds
-a row with RLlib's default connector pipelines, the path before issue #12.
+and reports `sample` and `train` as ratios to `loop`. The goal of issue #12 is >= 0.5 for
+`sample`, of issue #25 for `train`. The three are measured in interleaved rounds, so other load
+on the machine touches them alike. The EnvRunners use the lean connectors
+(learner.impala.inputs.connectors) and the default learner placement (`impala.num_learners`
+"auto": a learner actor on the free core); `--compare-default` adds a row with the learner on a
+thread of the driver (the default before issue #25) and one with RLlib's default connector
+pipelines as well (the path before issue #12).
 
     python -m bench.impala_sampling [--mazes 64 1024] [--length 1000] [--seconds 10]
                                     [--rounds 5] [--compare-default]
@@ -84,18 +87,20 @@ def _timed(work, seconds: float) -> np.ndarray:
 
 
 def measure(mazes: int, length: int, seconds: float, rounds: int, memory: Path,
-            lean: bool) -> dict:
+            lean: bool, learners: str | int = "auto") -> dict:
     """Loop, `sample` and `train` rates, interleaved in `rounds` rounds of seconds / rounds
     each, so load from other processes touches all three alike."""
     tmaze = tmaze_spec(length)
     impala = ImpalaConfig(num_env_runners=0, num_envs_per_env_runner=mazes,
                           rollout_fragment_length=64,
                           train_batch_size_per_learner=max(4096, 64 * mazes),
-                          minibatch_size=max(1024, 16 * mazes), num_threads=1)
+                          minibatch_size=max(1024, 16 * mazes), num_threads=1,
+                          num_learners=learners)
     torch.set_num_threads(1)
     model_config = module_settings(impala, memory_path=memory, baseline=False)
-    algo = build_impala_config(tmaze, impala, model_config,
-                               lean_connectors=lean).build_algo()
+    algo = build_impala_config(tmaze, impala, model_config, lean_connectors=lean,
+                               free_cpus=ray.available_resources().get("CPU", 0.0)).build_algo()
+    placement = "driver thread" if algo.learner_group.is_local else "actor"
     totals = {name: np.zeros(2) for name in ("loop", "sample", "train")}  # steps, seconds
     try:
         runner = algo.env_runner
@@ -114,6 +119,7 @@ def measure(mazes: int, length: int, seconds: float, rounds: int, memory: Path,
     rate = {name: float(steps / spent) for name, (steps, spent) in totals.items()}
     return {"mazes": mazes, "corridor_length": length,
             "connectors": "lean" if lean else "rllib-default",
+            "learner": placement,
             "loop_env_steps_per_s": round(rate["loop"]),
             "rllib_sample_env_steps_per_s": round(rate["sample"]),
             "rllib_train_env_steps_per_s": round(rate["train"]),
@@ -131,12 +137,15 @@ def run(mazes: list[int], length: int, seconds: float, rounds: int,
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
         try:
             for count in mazes:
-                for lean in (True, False) if compare_default else (True,):
-                    rows.append(measure(count, length, seconds, rounds, memory, lean))
+                variants = ([(True, "auto"), (True, 0), (False, 0)] if compare_default
+                            else [(True, "auto")])
+                for lean, learners in variants:
+                    rows.append(measure(count, length, seconds, rounds, memory, lean, learners))
                     print(rows[-1], flush=True)
         finally:
             ray.shutdown()
-    return {"goal": "sample_ratio_to_loop >= 0.5 at the same number of mazes",
+    return {"goal": "sample_ratio_to_loop (#12) and train_ratio_to_loop (#25) >= 0.5 at the "
+                    "same number of mazes",
             "rows": rows, "load_average_at_start": load}
 
 
@@ -154,7 +163,8 @@ if __name__ == "__main__":
                         help="per rate (loop, sample, train), split over the rounds")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--compare-default", action="store_true",
-                        help="also measure RLlib's default EnvRunner connectors (the old path)")
+                        help="also measure the learner on the driver's thread, and RLlib's "
+                             "default EnvRunner connectors (the old paths)")
     args = parser.parse_args()
     print(write_result("impala_sampling", run(args.mazes, args.length, args.seconds,
                                               args.rounds, args.compare_default)))

@@ -108,6 +108,11 @@ class ImpalaConfig:
     min_time_s_per_iteration: float = 0.0
     """RLlib's minimum wall-clock per `algo.train()` (IMPALA's default is 10 s; 0 makes one
     iteration one learner update, so evaluations come at a predictable step count)."""
+    num_learners: int | str = "auto"
+    """IMPALA learner processes. 0: the learner runs on a thread of the driver, where it
+    shares the GIL with sampling. "auto": one learner actor when the cluster has a GPU for it,
+    or, on one machine with local sampling, when Ray has a CPU free for it (sampling + learning
+    ran at 1.9x the rate of a driver learner on 2 cores, docs/results.md §3); else 0."""
     num_gpus_per_learner: str | float = "auto"
     """"auto": one remote learner with a GPU when the Ray cluster has one, else the learner on
     the driver's CPU. Or a number: 0 forces CPU; > 0 asks for that many GPUs per learner."""
@@ -126,8 +131,9 @@ class ImpalaConfig:
                              "to values, e.g. {corridor_length: 1000}, got "
                              f"{self.train_env_kwargs!r}")
         object.__setattr__(self, "train_env_kwargs", dict(self.train_env_kwargs))
-        if self.num_env_runners != "auto":
-            require_int("impala.num_env_runners", self.num_env_runners, 0)
+        for name in ("num_env_runners", "num_learners"):
+            if getattr(self, name) != "auto":
+                require_int(f"impala.{name}", getattr(self, name), 0)
         for name in ("seed", "eval_seed"):
             require_int(f"impala.{name}", getattr(self, name), 0)
         for name in ("num_envs_per_env_runner", "rollout_fragment_length", "max_seq_len",
@@ -198,6 +204,15 @@ class ImpalaConfig:
     def env_runners_for(self, worker_cpus: int) -> int:
         """Remote EnvRunners given the CPUs of the cluster's workers (resolves "auto")."""
         return worker_cpus if self.num_env_runners == "auto" else int(self.num_env_runners)
+
+    def learners_for(self, gpus: float, runners: int, free_cpus: float) -> int:
+        """Learner actors given the learner's GPUs, the remote EnvRunners and the CPUs Ray
+        has free (resolves "auto")."""
+        if self.num_learners != "auto":
+            return int(self.num_learners)
+        if gpus > 0:
+            return 1
+        return 1 if runners == 0 and free_cpus >= 1 else 0
 
     def gpus_per_learner(self, cluster_gpus: float) -> float:
         """GPUs for the learner given the cluster's GPU count (resolves "auto")."""

@@ -109,17 +109,20 @@ def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline:
 
 def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
                         *, cluster: dict[str, float] | None = None,
-                        worker_cpus: int = 0, lean_connectors: bool = True,
+                        worker_cpus: int = 0, free_cpus: float = 0.0,
+                        lean_connectors: bool = True,
                         sink: SinkSettings | None = None) -> IMPALAConfig:
     """RLlib's IMPALA config (new API stack) for `MemUPPolicyModule` on the run's vector env.
     `cluster` (`ray.cluster_resources()`) and `worker_cpus` place it: EnvRunners on the
     workers, a remote learner on the head, where the cluster marks them (actors.placement).
+    `free_cpus` (Ray's unclaimed CPUs) lets "auto" give a CPU learner its own process.
     `lean_connectors`: the EnvRunners' batched connectors (learner.impala.inputs.connectors) instead
     of RLlib's default per-sub-env pipelines (kept for comparison in tests and the bench).
     `sink`: the EnvRunners also put every episode they play into that store."""
     cluster = cluster or {}
     gpus = impala.gpus_per_learner(cluster.get("GPU", 0.0))
     runners = impala.env_runners_for(worker_cpus)
+    learners = impala.learners_for(gpus, runners, free_cpus)
     exploration = ExplorationSettings(impala.explore_repeat_prob,
                                       impala.explore_repeat_exponent, env.max_episode_steps)
     if exploration.repeat_prob > 0 and not lean_connectors:
@@ -144,11 +147,11 @@ def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
                                      if lean_connectors else None),
         )
         .learners(
-            # A GPU learner runs as its own actor (scheduled on the GPU node); on CPU the
-            # learner stays in the driver, which saves a process on small machines.
-            num_learners=1 if gpus > 0 else 0,
+            # A learner actor (on the head where the cluster marks one) learns on its own
+            # core or GPU while the driver samples; in the driver it would share the GIL.
+            num_learners=learners,
             num_gpus_per_learner=gpus,
-            custom_resources_per_learner=head_resources(cluster) if gpus > 0 else {},
+            custom_resources_per_learner=head_resources(cluster) if learners else {},
             learner_class=MemUPImpalaLearner,
             learner_config_dict={MEMORY_LR_MULTIPLIER: impala.memory_lr_multiplier},
         )
@@ -213,6 +216,7 @@ def train_policy(
     with ray_session(), torch_threads(impala.num_threads):
         algo = build_impala_config(train_env, impala, model_config,
                                    cluster=ray.cluster_resources(),
+                                   free_cpus=ray.available_resources().get("CPU", 0.0),
                                    worker_cpus=max(worker_cpus(ray.nodes()) - reserved_worker_cpus, 0),
                                    sink=sink).build_algo()
         setup_s = time.perf_counter() - start

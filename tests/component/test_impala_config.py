@@ -49,6 +49,21 @@ def test_gpu_learner_only_when_the_cluster_has_a_gpu() -> None:
     assert ImpalaConfig(num_gpus_per_learner=0).gpus_per_learner(cluster_gpus=2) == 0
 
 
+def test_a_learner_actor_where_a_gpu_or_a_free_cpu_beside_local_sampling_allows() -> None:
+    auto = ImpalaConfig()
+    assert auto.learners_for(gpus=1.0, runners=4, free_cpus=0.0) == 1
+    assert auto.learners_for(gpus=0.0, runners=0, free_cpus=1.0) == 1
+    assert auto.learners_for(gpus=0.0, runners=0, free_cpus=0.5) == 0  # no core to learn on
+    assert auto.learners_for(gpus=0.0, runners=2, free_cpus=3.0) == 0  # the driver only learns
+    assert ImpalaConfig(num_learners=0).learners_for(gpus=1.0, runners=0, free_cpus=2.0) == 0
+    with pytest.raises(ValueError, match="num_learners"):
+        ImpalaConfig(num_learners="two")
+    model_config = module_settings(auto, memory_path=None, baseline=True)
+    config = build_impala_config(tmaze_spec(50), auto, model_config, cluster={"CPU": 2.0},
+                                 free_cpus=2.0)
+    assert (config.num_learners, config.num_gpus_per_learner) == (1, 0.0)
+
+
 def test_rllib_config_carries_the_preset(tmp_path) -> None:
     impala = ImpalaConfig(lr=2e-3, entropy_coeff=0.01, vf_loss_coeff=0.1, gamma=0.95,
                           grad_clip=5.0, max_seq_len=20)

@@ -46,19 +46,30 @@ def changed(before: dict, after: dict, prefix: str) -> list[bool]:
     return [not np.array_equal(before[k], after[k]) for k in before if k.startswith(prefix)]
 
 
-def test_two_iterations_train_the_heads_and_leave_the_frozen_memory_bit_identical(
-    ray_session, memory_file: Path
+@pytest.mark.parametrize("free_cpus", [0.0, 1.0], ids=["driver-learner", "learner-actor"])
+def test_iterations_train_the_heads_and_leave_the_frozen_memory_bit_identical(
+    ray_session, memory_file: Path, free_cpus: float
 ) -> None:
-    impala = ImpalaConfig(**SMALL)
+    impala = ImpalaConfig(**SMALL)  # num_learners "auto": an actor where Ray has a CPU free
     model_config = module_settings(impala, memory_path=memory_file, baseline=False)
-    algo = build_impala_config(TMAZE, impala, model_config).build_algo()
+    algo = build_impala_config(TMAZE, impala, model_config, free_cpus=free_cpus).build_algo()
     try:
+        assert algo.learner_group.is_local == (free_cpus < 1)
         before = weights(algo)
         results = [algo.train() for _ in range(2)]
         after = weights(algo)
         runner_memory = algo.env_runner.module.memory.state_dict()
+        # The sampling module gets the heads the learner trained some updates later (IMPALA
+        # learns asynchronously, an actor more so).
+        for _ in range(30):
+            runner_heads = {k: v.numpy() for k, v in algo.env_runner.module.state_dict().items()
+                            if k.startswith("policy_head.")}
+            if all(changed(runner_heads, before, "policy_head.")):
+                break
+            algo.train()
     finally:
         algo.stop()
+    assert all(changed(runner_heads, before, "policy_head."))
     assert results[-1]["env_runners"]["num_env_steps_sampled_lifetime"] >= 2 * 128
     memory_keys = [k for k in before if k.startswith("memory.")]
     assert memory_keys and not any(changed(before, after, "memory."))

@@ -85,6 +85,12 @@ def _save_figures(run: RunDir, figures: dict[str, Any], started: float,
     return saved
 
 
+def finished(resume: bool, artifact: Path, figures: dict[str, Any], key: str) -> bool:
+    """Whether a resumed run skips a phase: its artifact is saved *and* its figures are. A run
+    stopped between the two (the artifact is written first) runs the phase again."""
+    return resume and artifact.exists() and key in figures
+
+
 def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
                  baseline: bool | None = None, dashboard: bool = True) -> dict[str, Any]:
     """Every phase on embedded Redis and a local Ray (or `MEMUP_REDIS_URL` / `RAY_ADDRESS`)."""
@@ -100,18 +106,19 @@ def run_pipeline(config: RunConfig, run: RunDir, *, resume: bool = False,
         stats = ensure_episodes(config, run, redis_url)
         figures.update({"store/episodes": stats.episodes, "store/steps": stats.steps})
         if config.mode == "online":
-            if not (resume and (run.policy / "metadata.json").exists()):
+            if not finished(resume, run.policy / "metadata.json", figures, "impala/env_steps"):
                 figures.update(train_online(config, run, redis_url))
                 _save_figures(run, figures, started, peaks)
         else:
-            if not (resume and run.memory.is_file()):
+            if not finished(resume, run.memory, figures, "memup/updates"):
                 figures.update(pretrain(config, run, redis_url))
                 _save_figures(run, figures, started, peaks)
-            if not (resume and (run.policy / "metadata.json").exists()):
+            if not finished(resume, run.policy / "metadata.json", figures, "impala/env_steps"):
                 figures.update(train_policy_phase(config, run, baseline=False))
                 _save_figures(run, figures, started, peaks)
         if config.baseline if baseline is None else baseline:
-            if not (resume and (run.baseline_policy / "metadata.json").exists()):
+            if not finished(resume, run.baseline_policy / "metadata.json", figures,
+                            "impala/baseline_env_steps"):
                 figures.update(train_policy_phase(config, run, baseline=True))
     figures = _save_figures(run, figures, started, peaks)
     write_report(run, figures, title=run_title(run, config.name))

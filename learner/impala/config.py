@@ -112,10 +112,11 @@ class ImpalaConfig:
     """IMPALA learner processes. 0: the learner runs on a thread of the driver, where it
     shares the GIL with sampling. "auto": one learner actor when the cluster has a GPU for it,
     or, on one machine with local sampling, when Ray has a CPU free for it (sampling + learning
-    ran at 1.9x the rate of a driver learner on 2 cores, docs/results.md §3); else 0."""
+    ran at 1.7x the rate of a driver learner on 2 cores, docs/results.md §3); else 0."""
     num_gpus_per_learner: str | float = "auto"
-    """"auto": one remote learner with a GPU when the Ray cluster has one, else the learner on
-    the driver's CPU. Or a number: 0 forces CPU; > 0 asks for that many GPUs per learner."""
+    """"auto": the learner gets a GPU when the Ray cluster has one, else it learns on a CPU
+    (where `num_learners` puts it). Or a number: 0 forces CPU; > 0 asks for that many GPUs per
+    learner."""
     num_threads: int = 1
     """torch intra-op threads of the driver (local sampling, a CPU learner, evaluation); 1 by
     default (docs/results.md §3)."""

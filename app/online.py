@@ -105,7 +105,9 @@ def train_online(config: RunConfig, run: RunDir, redis_url: str) -> dict[str, An
                                   sink=SinkSettings(handle, online.flush_episodes),
                                   after_iteration=after_iteration,
                                   checkpoint_dir=run.policy_checkpoints,
-                                  reserved_worker_cpus=mix.cpus if mix is not None else 0)
+                                  reserved_worker_cpus=mix.cpus if mix is not None else 0,
+                                  # MemUP and the collectors just started hold the other cores.
+                                  learner_actor=False)
         # The newest memory; the saved policy holds the version it last ran with.
         ray.get(learner.export_memory.remote(str(run.memory)))
         memup = ray.get(learner.evaluate.remote())

@@ -190,6 +190,7 @@ def train_policy(
     after_iteration: Callable[[Any], dict[str, float]] | None = None,
     checkpoint_dir: Path | None = None,
     reserved_worker_cpus: int = 0,
+    learner_actor: bool = True,
 ) -> dict[str, Any]:
     """Trains on `train_env` (default: `env`) until `impala.max_env_steps` (an env that reports
     success: or until greedy success on `env` >= `impala.target_success`), saves the module to `policy_dir` and returns the final figures:
@@ -199,7 +200,8 @@ def train_policy(
     returns join the next evaluation round's metrics. `checkpoint_dir`: algorithm checkpoints
     every `impala.checkpoint_every_iterations`, continued from when it holds one (`--resume`).
     `reserved_worker_cpus`: workers' CPUs that other actors of the run hold ("auto" EnvRunners
-    leave them free)."""
+    leave them free). `learner_actor=False`: "auto" keeps a CPU learner in the driver (for
+    callers whose actors may still be claiming CPUs that Ray shows free)."""
     if train_env is None and impala.train_env_kwargs:
         raise ValueError("impala.train_env_kwargs are set: pass train_env (RunConfig.train_env "
                          "resolves it) so that phase II trains on that env")
@@ -216,7 +218,8 @@ def train_policy(
     with ray_session(), torch_threads(impala.num_threads):
         algo = build_impala_config(train_env, impala, model_config,
                                    cluster=ray.cluster_resources(),
-                                   free_cpus=ray.available_resources().get("CPU", 0.0),
+                                   free_cpus=(ray.available_resources().get("CPU", 0.0)
+                                              if learner_actor else 0.0),
                                    worker_cpus=max(worker_cpus(ray.nodes()) - reserved_worker_cpus, 0),
                                    sink=sink).build_algo()
         setup_s = time.perf_counter() - start

@@ -11,11 +11,12 @@ step. In one run, at the same number of mazes and 1 torch thread, this measures:
 
 and reports `sample` and `train` as ratios to `loop`. The goal of issue #12 is >= 0.5 for
 `sample`, of issue #25 for `train`. The three are measured in interleaved rounds, so other load
-on the machine touches them alike. The EnvRunners use the lean connectors
-(learner.impala.inputs.connectors) and the default learner placement (`impala.num_learners`
-"auto": a learner actor on the free core); `--compare-default` adds a row with the learner on a
-thread of the driver (the default before issue #25) and one with RLlib's default connector
-pipelines as well (the path before issue #12).
+on the machine touches them alike. The EnvRunner is the batched one
+(learner.impala.inputs.batched_runner) with the lean connectors (learner.impala.inputs.connectors)
+and the default learner placement (`impala.num_learners` "auto": a learner actor on the free
+core); `--compare-default` adds rows with RLlib's `SingleAgentEnvRunner` instead, then also the
+learner on a thread of the driver (the default before issue #25), then RLlib's default
+connector pipelines as well (the path before issue #12).
 
     python -m bench.impala_sampling [--mazes 64 1024] [--length 1000] [--seconds 10]
                                     [--rounds 5] [--compare-default]
@@ -87,7 +88,7 @@ def _timed(work, seconds: float) -> np.ndarray:
 
 
 def measure(mazes: int, length: int, seconds: float, rounds: int, memory: Path,
-            lean: bool, learners: str | int = "auto") -> dict:
+            lean: bool, learners: str | int = "auto", batched: bool = True) -> dict:
     """Loop, `sample` and `train` rates, interleaved in `rounds` rounds of seconds / rounds
     each, so load from other processes touches all three alike."""
     tmaze = tmaze_spec(length)
@@ -95,7 +96,7 @@ def measure(mazes: int, length: int, seconds: float, rounds: int, memory: Path,
                           rollout_fragment_length=64,
                           train_batch_size_per_learner=max(4096, 64 * mazes),
                           minibatch_size=max(1024, 16 * mazes), num_threads=1,
-                          num_learners=learners)
+                          num_learners=learners, batched_env_runner=batched)
     torch.set_num_threads(1)
     model_config = module_settings(impala, memory_path=memory, baseline=False)
     algo = build_impala_config(tmaze, impala, model_config, lean_connectors=lean,
@@ -119,6 +120,7 @@ def measure(mazes: int, length: int, seconds: float, rounds: int, memory: Path,
     rate = {name: float(steps / spent) for name, (steps, spent) in totals.items()}
     return {"mazes": mazes, "corridor_length": length,
             "connectors": "lean" if lean else "rllib-default",
+            "env_runner": "batched" if batched and lean else "rllib",
             "learner": placement,
             "loop_env_steps_per_s": round(rate["loop"]),
             "rllib_sample_env_steps_per_s": round(rate["sample"]),
@@ -137,10 +139,13 @@ def run(mazes: list[int], length: int, seconds: float, rounds: int,
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
         try:
             for count in mazes:
-                variants = ([(True, "auto"), (True, 0), (False, 0)] if compare_default
-                            else [(True, "auto")])
-                for lean, learners in variants:
-                    rows.append(measure(count, length, seconds, rounds, memory, lean, learners))
+                # (lean connectors, learners, batched EnvRunner): today's default first, then
+                # the paths it replaced, one at a time.
+                variants = ([(True, "auto", True), (True, "auto", False), (True, 0, False),
+                             (False, 0, False)] if compare_default else [(True, "auto", True)])
+                for lean, learners, batched in variants:
+                    rows.append(measure(count, length, seconds, rounds, memory, lean, learners,
+                                        batched))
                     print(rows[-1], flush=True)
         finally:
             ray.shutdown()
@@ -163,8 +168,9 @@ if __name__ == "__main__":
                         help="per rate (loop, sample, train), split over the rounds")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--compare-default", action="store_true",
-                        help="also measure the learner on the driver's thread, and RLlib's "
-                             "default EnvRunner connectors (the old paths)")
+                        help="also measure RLlib's own EnvRunner, the learner on the "
+                             "driver's thread, and RLlib's default EnvRunner connectors (the "
+                             "old paths)")
     args = parser.parse_args()
     print(write_result("impala_sampling", run(args.mazes, args.length, args.seconds,
                                               args.rounds, args.compare_default)))

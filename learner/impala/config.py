@@ -108,6 +108,10 @@ class ImpalaConfig:
     min_time_s_per_iteration: float = 0.0
     """RLlib's minimum wall-clock per `algo.train()` (IMPALA's default is 10 s; 0 makes one
     iteration one learner update, so evaluations come at a predictable step count)."""
+    batched_env_runner: bool = True
+    """EnvRunners record each vector step batched and write whole episode segments
+    (learner.impala.inputs.batched_runner) instead of RLlib's per-sub-env, per-step episode
+    calls; false: RLlib's `SingleAgentEnvRunner`. Same episodes either way."""
     num_learners: int | str = "auto"
     """IMPALA learner processes. 0: the learner runs on a thread of the driver, where it
     shares the GIL with sampling. "auto": one learner actor when the cluster has a GPU for it,
@@ -172,6 +176,7 @@ class ImpalaConfig:
                      3600.0)
         require_real("impala.sampler_wait_s", self.sampler_wait_s, 0.0, 60.0)
         require_bool("impala.freeze_memory", self.freeze_memory)
+        require_bool("impala.batched_env_runner", self.batched_env_runner)
         require_bool("impala.eval_sampled", self.eval_sampled)
         require_bool("impala.eval_beside_training", self.eval_beside_training)
         if self.eval_beside_training and self.eval_sampled:

@@ -33,6 +33,7 @@ import ray
 from ray.rllib.algorithms.impala import IMPALAConfig
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule, RLModuleSpec
+from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from ray.rllib.utils.metrics import (
     ENV_RUNNER_RESULTS,
     EPISODE_RETURN_MEAN,
@@ -46,6 +47,7 @@ from actors.placement import head_resources, worker_cpus, worker_resources
 from envs import EnvSpec
 from learner.impala.config import ImpalaConfig
 from learner.impala.episode_sink import EpisodeSink, SinkSettings
+from learner.impala.inputs.batched_runner import BatchedEnvRunner
 from learner.impala.inputs.connectors import env_to_module, module_to_env
 from learner.impala.inputs.exploration import ExplorationSettings
 from learner.impala.inputs.env import (
@@ -127,6 +129,7 @@ def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
                                       impala.explore_repeat_exponent, env.max_episode_steps)
     if exploration.repeat_prob > 0 and not lean_connectors:
         raise ValueError("impala.explore_repeat_prob needs the lean connectors")
+    batched = impala.batched_env_runner and lean_connectors
     return (
         IMPALAConfig()
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
@@ -135,6 +138,7 @@ def build_impala_config(env: EnvSpec, impala: ImpalaConfig, model_config: dict,
                      normalize_actions=False)
         .callbacks(EpisodeSink)
         .env_runners(
+            env_runner_cls=BatchedEnvRunner if batched else SingleAgentEnvRunner,
             num_env_runners=runners,
             custom_resources_per_env_runner=worker_resources(cluster) if runners else {},
             num_envs_per_env_runner=impala.num_envs_per_env_runner,

@@ -88,7 +88,7 @@ def test_smoke_job_runs_across_hosts_with_placement_by_resources(cluster: Cluste
     workers = {cluster.hosts[n].ip for n in ("worker1", "worker2")}
     placed = actors(cluster)
     collectors = [a for a in placed if (a[1] or "").startswith("collector-")]
-    runners = [a for a in placed if a[0] == "SingleAgentEnvRunner"]
+    runners = [a for a in placed if a[0] == "BatchedEnvRunner"]
     learners = [a for a in placed if a[1] == "memup-learner"]
     assert collectors and {a[3] for a in collectors} <= workers, placed
     assert len({a[3] for a in collectors}) == 2, collectors  # spread over both workers
@@ -113,7 +113,7 @@ def test_online_job_puts_the_learner_on_the_head_and_the_env_runners_on_the_work
     head = cluster.hosts["head"].ip
     workers = {cluster.hosts[n].ip for n in ("worker1", "worker2")}
     placed = actors(cluster)
-    runners = [a for a in placed if a[0] == "SingleAgentEnvRunner"]
+    runners = [a for a in placed if a[0] == "BatchedEnvRunner"]
     learners = [a for a in placed if a[1] == "memup-learner"]
     assert runners and {a[3] for a in runners} <= workers, placed
     assert learners and {a[3] for a in learners} == {head}, placed

@@ -34,7 +34,9 @@ def impala_config(spec: EnvSpec, tmp_path: Path, sink: SinkSettings) -> Any:
 
 
 def runner_for(spec: EnvSpec, tmp_path: Path, sink: SinkSettings) -> SingleAgentEnvRunner:
-    return SingleAgentEnvRunner(config=impala_config(spec, tmp_path, sink))
+    """The EnvRunner the run builds (the batched one: learner.impala.inputs.batched_runner)."""
+    config = impala_config(spec, tmp_path, sink)
+    return config.env_runner_cls(config=config)
 
 
 def stored_episodes(handle: StoreHandle) -> list:
@@ -98,7 +100,7 @@ def test_an_env_runner_killed_mid_episode_leaves_only_ended_episodes(
     handle = StoreHandle(redis_server.url, store_name, StoreConfig(capacity_steps=100_000))
     handle.connect().close()
     config = impala_config(spec, tmp_path, SinkSettings(handle, flush_episodes=100))
-    actor = ray_local.remote(SingleAgentEnvRunner).remote(config=config)
+    actor = ray_local.remote(config.env_runner_cls).remote(config=config)
     chunks = [c for _ in range(3) for c in ray_local.get(actor.sample.remote(explore=True))]
     ray_local.kill(actor)
     assert sum(c.is_done for c in chunks) == IMPALA.num_envs_per_env_runner

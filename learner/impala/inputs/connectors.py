@@ -36,6 +36,12 @@ from learner.impala.inputs.exploration import ExplorationSettings, RepeatExplora
 
 CARRIED_STATE = "memup_state_out"
 """`shared_data` key of the last STATE_OUT, {key: [B, H] tensor}, batched as the module made it."""
+BATCHED_OUTPUTS = "memup_batched_outputs"
+"""Set by `BatchedEnvRunner`: STATE_OUT goes out as {key: [B, H]}, not one dict per sub-env."""
+FRESH_FOR_STATE = "memup_fresh_for_state"
+FRESH_FOR_ACTIONS = "memup_fresh_for_actions"
+"""Set by `BatchedEnvRunner`: [B] bool, which sub-envs' episodes have no step yet, in place of
+reading `episode.t` from every episode (each connector's moment sees its own mask)."""
 
 
 class BatchAgentInputs(ConnectorV2):
@@ -53,7 +59,9 @@ class BatchAgentInputs(ConnectorV2):
         observations = kwargs.get(Columns.OBS)
         if observations is None:
             observations = [episode.get_observations(-1) for episode in episodes]
-        obs = torch.from_numpy(np.asarray(np.stack(observations), dtype=np.float32))
+        if not isinstance(observations, np.ndarray):
+            observations = np.stack(observations)
+        obs = torch.from_numpy(np.asarray(observations, dtype=np.float32))
         batch[Columns.OBS] = obs.to(self._device).unsqueeze(1)
         batch[Columns.STATE_IN] = self._state_in(rl_module, episodes, shared_data)
         return batch
@@ -65,10 +73,10 @@ class BatchAgentInputs(ConnectorV2):
             return self._state_from_episodes(module, episodes)
         # An episode with no step yet (reset, not a cut continuation: t_started = len = 0)
         # starts from zeros.
-        fresh = [episode.t == 0 for episode in episodes]
-        if not any(fresh):
+        fresh = _fresh(shared_data, FRESH_FOR_STATE, episodes)
+        if not fresh.any():
             return dict(carried)
-        keep = torch.tensor(fresh, device=self._device).logical_not().unsqueeze(1)
+        keep = torch.from_numpy(~fresh).to(self._device).unsqueeze(1)
         # A new tensor, never in place: the episodes hold numpy views of the carried state.
         return {key: value * keep for key, value in carried.items()}
 
@@ -112,18 +120,28 @@ class SampleActions(ConnectorV2):
         if explore and self._settings is not None:
             if self._exploration is None:
                 self._exploration = RepeatExploration(self._settings, log_probs.shape[-1])
-            fresh = np.array([episode.t == 0 for episode in episodes])
+            fresh = _fresh(shared_data, FRESH_FOR_ACTIONS, episodes)
             actions, logp = self._exploration.apply(actions, log_probs, fresh)
         else:
             logp = np.take_along_axis(log_probs, actions[:, None], axis=-1)[:, 0]
         state_out = {key: value.detach() for key, value in batch[Columns.STATE_OUT].items()}
         if shared_data is not None:
             shared_data[CARRIED_STATE] = state_out
+        batched = bool((shared_data or {}).get(BATCHED_OUTPUTS))
         return {
             Columns.ACTIONS: actions,
             Columns.ACTION_LOGP: logp.astype(np.float32),
-            Columns.STATE_OUT: _per_env(state_out),
+            Columns.STATE_OUT: ({key: value.cpu().numpy() for key, value in state_out.items()}
+                                if batched else _per_env(state_out)),
         }
+
+
+def _fresh(shared_data: dict | None, key: str, episodes: list[Any]) -> np.ndarray:
+    """[B] bool: the episodes with no step yet, from the runner's mask where it sets one."""
+    fresh = (shared_data or {}).get(key)
+    if fresh is None:
+        fresh = np.array([episode.t == 0 for episode in episodes], dtype=bool)
+    return fresh
 
 
 def _per_env(state: Mapping[str, torch.Tensor]) -> list[dict[str, np.ndarray]]:

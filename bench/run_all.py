@@ -18,7 +18,9 @@ BENCHMARKS = ["env_throughput", "store_throughput", "collection", "memup_learner
 # preset, each target selection); run it with `make bench BENCH=popgym` (BENCH_TASKS and
 # BENCH_SELECTIONS narrow it). Nor `target_selection` (phase I per target selection over seeds,
 # `make bench BENCH=target_selection`; BENCH_TASK and BENCH_SEEDS choose), nor `online_table` (the
-# online loop against two-phase, fine-tuning and the baseline, hours per task).
+# online loop against two-phase, fine-tuning and the baseline, hours per task), nor
+# `env_runner_presets` (phase II on the POPGym and MiniGrid presets with either EnvRunner,
+# ~8 min: `make bench BENCH=env_runner_presets`).
 ROOT = Path(__file__).resolve().parent.parent
 
 

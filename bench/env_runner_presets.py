@@ -5,7 +5,8 @@ Each preset's IMPALA settings with a random memory of the preset's size (speed d
 trained one), `impala.max_env_steps` set, one evaluation at the end; the two runners alternate
 (batched, RLlib's, batched, RLlib's, ...) in one Ray session, so drift on the machine touches
 both alike. Reports the wall-clock of `train_policy` (Ray's start excluded, the algorithm's
-set-up included) and the MMER, which the same seeds make equal for both runners.
+set-up included), the part of it spent training (`train_s`: neither set-up nor evaluation)
+and the MMER.
 
     python -m bench.env_runner_presets [--presets configs/popgym-repeat-first-medium.yaml ...]
                                        [--env-steps 200000 100000] [--repeats 2]
@@ -43,6 +44,8 @@ def phase_two(preset: str, env_steps: int, batched: bool) -> dict:
         wall = time.perf_counter() - start
     return {"preset": preset, "env_runner": "batched" if batched else "rllib",
             "wall_s": round(wall, 1), "setup_s": round(result["setup_s"], 1),
+            "eval_s": round(result["eval_s"], 1),
+            "train_s": round(result["wall_s"] - result["eval_s"], 1),
             "env_steps": result.get("env_steps"), "mmer": result.get("mmer")}
 
 

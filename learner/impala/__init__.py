@@ -7,8 +7,8 @@
 
 `env` is the run's `envs.EnvSpec` (any gymnasium id with discrete actions). `training` builds
 RLlib's `IMPALAConfig` (`env`: the run's vector env with agent inputs on every EnvRunner,
-stepped through `inputs.connectors`' lean batched pipelines instead of RLlib's per-sub-env
-defaults; `learner`: IMPALA's torch learner with a separate optimizer for a trainable memory)
+stepped by `inputs.batched_runner`'s EnvRunner through `inputs.connectors`' lean batched
+pipelines instead of RLlib's per-sub-env defaults; `learner`: IMPALA's torch learner with a separate optimizer for a trainable memory)
 and loops `algo.train()` until the env-step budget ends or, for an env that reports success,
 `evaluation.held_out`'s greedy success reaches the target; it reports greedy and sampled
 held-out returns and MMER. `baseline=True` trains the same module from a random memory. For an

@@ -1,2 +1,4 @@
-"""What feeds phase II's training loop: the EnvRunners' vector env with agent inputs (`env`)
-and the lean batched connector pipelines that step it (`connectors`)."""
+"""What feeds phase II's training loop: the EnvRunners' vector env with agent inputs (`env`),
+the lean batched connector pipelines that step it (`connectors`), the EnvRunner that keeps its
+episodes' bookkeeping batched (`batched_runner`, `episode_columns`) and its optional
+exploration (`exploration`)."""

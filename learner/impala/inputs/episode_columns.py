@@ -68,7 +68,9 @@ class StepColumns:
             if key not in episode.extra_model_outputs:
                 episode.extra_model_outputs[key] = InfiniteLookbackBuffer()
             _append(episode.extra_model_outputs[key], value)
-        episode.infos.extend([self.infos[step][env_index] or {} for step in range(start, stop)])
+        # Infos stay a list of dicts (RLlib never numpy'izes them); one list extend.
+        episode.infos.data.extend([self.infos[step][env_index] or {}
+                                   for step in range(start, stop)])
         episode.t += stop - start
         episode.is_terminated, episode.is_truncated = terminated, truncated
         # RLlib's episode duration metric reads these (a cut chunk starts with no start time).

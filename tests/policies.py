@@ -3,11 +3,16 @@ remembers the cue (so its success is 1.0 at every length)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import EnvSpec
+from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.env import make_agent_env, rllib_env_config
+from learner.impala.training import module_settings
+from memup_module import Memory, MemoryConfig, save_memory
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 
@@ -24,6 +29,14 @@ def small_policy(spec: EnvSpec, hidden_size: int = 8, head_hiddens: tuple = (2,)
                     "obs_dim": spec.obs_dim, "num_actions": spec.num_actions},
             head_hiddens=head_hiddens),
     ).build()
+
+
+def random_memory_settings(folder: Path, impala: ImpalaConfig, hidden_size: int = 16) -> dict:
+    """The policy module's model config over a random T-Maze memory saved in `folder` (torch
+    seeded, so every call gives the same weights)."""
+    torch.manual_seed(5)
+    memory = save_memory(folder / "memory.pt", Memory(MemoryConfig(hidden_size=hidden_size)))
+    return module_settings(impala, memory_path=memory, baseline=False)
 
 
 def remembering(policy: MemUPPolicyModule) -> MemUPPolicyModule:

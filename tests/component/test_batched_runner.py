@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
@@ -18,8 +17,8 @@ from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
 from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.batched_runner import BatchedEnvRunner
-from learner.impala.training import build_impala_config, module_settings
-from memup_module import Memory, MemoryConfig, save_memory
+from learner.impala.training import build_impala_config
+from policies import random_memory_settings
 
 TMAZE = tmaze_spec(6, length_jitter=2)
 IMPALA = ImpalaConfig(num_envs_per_env_runner=8, rollout_fragment_length=5, max_seq_len=6,
@@ -29,9 +28,7 @@ IMPALA = ImpalaConfig(num_envs_per_env_runner=8, rollout_fragment_length=5, max_
 
 @pytest.fixture()
 def model_config(tmp_path: Path) -> dict:
-    torch.manual_seed(5)
-    memory = save_memory(tmp_path / "memory.pt", Memory(MemoryConfig(hidden_size=16)))
-    return module_settings(IMPALA, memory_path=memory, baseline=False)
+    return random_memory_settings(tmp_path, IMPALA)
 
 
 def sampled(runner_cls: type, model_config: dict, weights: dict | None,

@@ -14,8 +14,8 @@ from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.connectors import BatchAgentInputs, SampleActions
-from learner.impala.training import build_impala_config, module_settings
-from memup_module import Memory, MemoryConfig, save_memory
+from learner.impala.training import build_impala_config
+from policies import random_memory_settings
 
 TMAZE = tmaze_spec(6, length_jitter=2)
 IMPALA = ImpalaConfig(num_envs_per_env_runner=8, rollout_fragment_length=5, max_seq_len=6,
@@ -24,9 +24,7 @@ IMPALA = ImpalaConfig(num_envs_per_env_runner=8, rollout_fragment_length=5, max_
 
 @pytest.fixture()
 def model_config(tmp_path: Path) -> dict:
-    torch.manual_seed(5)
-    memory = save_memory(tmp_path / "memory.pt", Memory(MemoryConfig(hidden_size=16)))
-    return module_settings(IMPALA, memory_path=memory, baseline=False)
+    return random_memory_settings(tmp_path, IMPALA)
 
 
 def env_runner(model_config: dict, *, lean: bool) -> SingleAgentEnvRunner:

@@ -15,7 +15,8 @@ for a single-agent, recurrent module with discrete actions in one numpy/torch pa
   that has just been reset), the same values RLlib's `AddStatesFromEpisodesToBatch` reads back
   from every episode one by one.
 - `SampleActions` (module -> env): actions sampled from (or, without exploration, the argmax
-  of) the policy logits, with ACTION_LOGP and STATE_OUT per sub-env: what the learner needs
+  of) the policy logits, with ACTION_LOGP and STATE_OUT per sub-env (for `BatchedEnvRunner`
+  STATE_OUT stays batched, {key: [B, H]}): what the learner needs
   (IMPALA's behaviour log-probs; STATE_IN at sequence starts is rebuilt from STATE_OUT).
   ACTION_DIST_INPUTS is left out of the episodes: IMPALA's loss recomputes the logits.
 

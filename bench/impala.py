@@ -26,7 +26,7 @@ import torch
 from bench.common import write_result
 from envs import EnvSpec, tmaze_spec
 from learner.impala import ImpalaConfig, module_settings, train_policy
-from learner.impala.training import build_impala_config
+from learner.impala.algo_config import build_impala_config
 from learner.memup import MemUPConfig, pretrain_memory
 from learner.run_dir import RunDir
 

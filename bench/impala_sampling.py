@@ -38,7 +38,7 @@ from bench.common import write_result
 from envs import EnvSpec, make_vector_env, tmaze_spec
 from envs.agent_inputs import PrevActionRewardVector
 from learner.impala import ImpalaConfig, module_settings
-from learner.impala.training import build_impala_config
+from learner.impala.algo_config import build_impala_config
 from memup_module import Memory, MemoryConfig, save_memory
 
 

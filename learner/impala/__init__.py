@@ -5,12 +5,13 @@
     greedy_evaluate(policy, env, episodes=256, seed=2_000_003).mean_return
     sampled_evaluate(policy, env, episodes=256, seed=2_000_003).mean_return
 
-`env` is the run's `envs.EnvSpec` (any gymnasium id with discrete actions). `training` builds
-RLlib's `IMPALAConfig` (`env`: the run's vector env with agent inputs on every EnvRunner,
+`env` is the run's `envs.EnvSpec` (any gymnasium id with discrete actions). `algo_config`
+builds RLlib's `IMPALAConfig` (`env`: the run's vector env with agent inputs on every EnvRunner,
 stepped by `inputs.batched_runner`'s EnvRunner through `inputs.connectors`' lean batched
-pipelines instead of RLlib's per-sub-env defaults; `learner`: IMPALA's torch learner with a separate optimizer for a trainable memory)
-and loops `algo.train()` until the env-step budget ends or, for an env that reports success,
-`evaluation.held_out`'s greedy success reaches the target; it reports greedy and sampled
+pipelines instead of RLlib's per-sub-env defaults; `learner`: IMPALA's torch learner with a
+separate optimizer for a trainable memory); `training` loops `algo.train()` until the env-step
+budget ends or, for an env that reports success, `evaluation.held_out`'s greedy success
+reaches the target; it reports greedy and sampled
 held-out returns and MMER. `baseline=True` trains the same module from a random memory. For an
 env with a `junction_cue`, `stream_evaluate` runs the greedy evaluation without RLlib's per-step
 machinery, fast enough for million-step mazes; `CueProbe` reads the cue from its junction

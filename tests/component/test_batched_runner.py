@@ -17,7 +17,7 @@ from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
 from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.batched_runner import BatchedEnvRunner
-from learner.impala.training import build_impala_config
+from learner.impala.algo_config import build_impala_config
 from policies import random_memory_settings
 
 TMAZE = tmaze_spec(6, length_jitter=2)

@@ -15,7 +15,8 @@ from envs import tmaze_spec
 from learner.impala.checkpoint import AlgoCheckpoints
 from learner.impala.config import ImpalaConfig
 from learner.impala.learner import memory_version, offer_memory
-from learner.impala.training import build_impala_config, module_settings, train_policy
+from learner.impala.algo_config import build_impala_config
+from learner.impala.training import module_settings, train_policy
 from memup_module import Memory, MemoryConfig, save_memory
 
 TMAZE = tmaze_spec(6, length_jitter=2)

@@ -10,7 +10,8 @@ from envs import tmaze_spec
 from app.config_io import ConfigError, build
 from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.env import rllib_env_config
-from learner.impala.training import build_impala_config, module_settings
+from learner.impala.algo_config import build_impala_config
+from learner.impala.training import module_settings
 
 
 def test_defaults_are_valid_and_round_trip_through_a_mapping() -> None:

@@ -14,7 +14,7 @@ from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.inputs.connectors import BatchAgentInputs, SampleActions
-from learner.impala.training import build_impala_config
+from learner.impala.algo_config import build_impala_config
 from policies import random_memory_settings
 
 TMAZE = tmaze_spec(6, length_jitter=2)

@@ -15,7 +15,8 @@ from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from envs import EnvConfig, EnvSpec, NoisyTMaze, describe_env, make_env, tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.episode_sink import POLICY_ID, SinkSettings
-from learner.impala.training import build_impala_config, module_settings
+from learner.impala.algo_config import build_impala_config
+from learner.impala.training import module_settings
 from memup_module import Memory, MemoryConfig, save_memory
 from trajectory_store import StoreConfig, StoreHandle
 

@@ -15,7 +15,8 @@ from app.config import training_env
 from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.evaluation.held_out import greedy_evaluate
-from learner.impala.training import build_impala_config, module_settings, train_policy
+from learner.impala.algo_config import build_impala_config
+from learner.impala.training import module_settings, train_policy
 from memup_module import Memory, MemoryConfig, save_memory
 from memup_module.rl_module import MemUPPolicyModule
 

@@ -14,7 +14,8 @@ from ray.rllib.core.columns import Columns
 from envs import tmaze_spec
 from learner.impala.config import ImpalaConfig
 from learner.impala.learner import offer_memory
-from learner.impala.training import build_impala_config, module_settings
+from learner.impala.algo_config import build_impala_config
+from learner.impala.training import module_settings
 from memup_module import Memory, MemoryConfig, save_memory
 
 TMAZE = tmaze_spec(6, length_jitter=2)

@@ -56,7 +56,7 @@ class StepColumns:
         step's terminated/truncated flags become the episode's."""
         if stop <= start:
             return
-        rows = {key: tree.map_structure(lambda column: column[start:stop, env_index], column)
+        rows = {key: tree.map_structure(lambda leaf: leaf[start:stop, env_index], column)
                 for key, column in self.columns.items()}
         _append(episode.observations, rows.pop(Columns.OBS))
         _append(episode.actions, rows.pop(Columns.ACTIONS))

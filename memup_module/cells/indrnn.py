@@ -1,6 +1,12 @@
 """IndRNN (Li et al., "Independently Recurrent Neural Network", CVPR 2018): each unit keeps its
-own state with one recurrent weight, h_t = relu(W x_t + b + u ⊙ h_{t-1}). POPGym ranks it best
-on Autoencode Medium/Hard and RepeatFirst Hard."""
+own state with one recurrent weight, h_t = σ(W x_t + b + u ⊙ h_{t-1}). POPGym ranks it best
+on Autoencode Medium/Hard and RepeatFirst Hard.
+
+σ here is a hard tanh (the state stays in [-1, 1]), not the paper's relu: with u near 1 a relu
+unit adds up its input's constant and noise for as long as the episode lasts. On T-Maze-1000
+such units reached |h| ≈ 300 by the junction while the cue's units stayed near 1, the
+predictor was swamped, and the memory never learned the maze; bounded, it does
+(docs/results.md §8)."""
 
 from __future__ import annotations
 
@@ -11,8 +17,7 @@ from memup_module.cells.base import State, input_map, stepped_sequence
 
 
 class IndRNNMemoryCell(nn.Module):
-    """One IndRNN layer; state (h,). |u| is clipped to 1 where it is used, which keeps a relu
-    recurrence from exploding over long episodes."""
+    """One IndRNN layer; state (h,) in [-1, 1]. |u| is clipped to 1 where it is used."""
 
     state_keys = ("h",)
 
@@ -33,7 +38,7 @@ class IndRNNMemoryCell(nn.Module):
 
     def step(self, from_x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         recurrent = self.weight_hh_l0.clamp(-1.0, 1.0)
-        h = torch.relu(from_x.float() + recurrent * state[0])
+        h = (from_x.float() + recurrent * state[0]).clamp(-1.0, 1.0)
         return h, (h,)
 
     def sequence(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:

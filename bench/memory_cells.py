@@ -10,6 +10,7 @@ preset in `bench/results/memory_cells.json`.
     python -m bench.memory_cells                      # every cell
     python -m bench.memory_cells --cells gru rim      # some
     python -m bench.memory_cells --cells lstm gru --preset configs/tmaze-10000.yaml
+    python -m bench.memory_cells --cells indrnn --max-updates 16000
 """
 
 from __future__ import annotations
@@ -56,15 +57,15 @@ def greedy_steps_per_s(cell: str, mazes: int = 256, steps: int = 200) -> float:
     return best_rate(work, repeats=3)
 
 
-def pipeline_row(cell: str, preset_path: Path, workdir: Path) -> dict:
+def pipeline_row(cell: str, preset_path: Path, workdir: Path, max_updates: int) -> dict:
     """`memup train` on the preset with this cell; the run's figures."""
     preset = yaml.safe_load(preset_path.read_text())
     preset["name"] = f"{preset['name']}-{cell}"
     preset["baseline"] = False
     preset["memup"].setdefault("memory", {})["cell"] = cell
     # Capped so that a cell that does not learn the maze ends the row in minutes.
-    preset["memup"]["max_updates"] = min(preset["memup"].get("max_updates", MAX_UPDATES),
-                                         MAX_UPDATES)
+    preset["memup"]["max_updates"] = min(preset["memup"].get("max_updates", max_updates),
+                                         max_updates)
     preset["impala"]["max_env_steps"] = min(preset["impala"].get("max_env_steps",
                                                                  MAX_ENV_STEPS), MAX_ENV_STEPS)
     config = workdir / f"{cell}.yaml"
@@ -89,6 +90,8 @@ def main() -> None:
                         choices=list(CELL_NAMES))
     parser.add_argument("--preset", type=Path, default=PRESET,
                         help="a T-Maze preset (default configs/tmaze-1000.yaml)")
+    parser.add_argument("--max-updates", type=int, default=MAX_UPDATES,
+                        help=f"MemUP update cap per run (default {MAX_UPDATES})")
     args = parser.parse_args()
     preset = args.preset.resolve()
     label = str(preset.relative_to(ROOT)) if preset.is_relative_to(ROOT) else preset.name
@@ -96,14 +99,16 @@ def main() -> None:
             for row in read_rows(NAME)}
     with tempfile.TemporaryDirectory() as workdir:
         for cell in args.cells:
-            row = {"cell": cell, "preset": label,
+            row = {"cell": cell, "preset": label, "max_updates": args.max_updates,
                    "greedy_steps_per_s": greedy_steps_per_s(cell),
-                   **pipeline_row(cell, preset, Path(workdir))}
+                   **pipeline_row(cell, preset, Path(workdir), args.max_updates)}
             print(json.dumps(row), flush=True)
             rows[(cell, label)] = row
-    path = write_result(NAME, {"command": "python -m bench.memory_cells [--preset P]",
-                               "settings": f"baseline off, at most {MAX_UPDATES} MemUP updates "
-                                           f"and {MAX_ENV_STEPS} IMPALA env steps",
+    path = write_result(NAME, {"command": "python -m bench.memory_cells [--preset P] "
+                                          "[--max-updates N]",
+                               "settings": f"baseline off, at most max_updates MemUP updates "
+                                           f"({MAX_UPDATES} where a row has none) and "
+                                           f"{MAX_ENV_STEPS} IMPALA env steps",
                                "rows": list(rows.values())})
     print("written to", path)
 

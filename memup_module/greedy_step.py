@@ -41,7 +41,6 @@ class GreedyStepper:
 
     def __init__(self, module: MemUPPolicyModule) -> None:
         self.memory, self.head = module.memory, module.policy_head
-        self.memory_norm = module.memory_norm
 
     def initial_state(self, episodes: int, device: torch.device | str = "cpu") -> State:
         return self.memory.initial_state(episodes, device)
@@ -57,4 +56,4 @@ class GreedyStepper:
         """(greedy actions [N], m_t [N, H], state) at step k of the chunk, after actions
         `previous` (None at an episode's first step)."""
         m, state = self.memory.step(pending.memory[k], previous, state)
-        return self.head.step(pending.head[k], self.memory_norm(m)).argmax(-1), m, state
+        return self.head.step(pending.head[k], m).argmax(-1), m, state

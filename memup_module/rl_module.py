@@ -32,7 +32,6 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from memup_module.config import MemoryConfig
 from memup_module.memory import Memory
 from memup_module.memory_io import load_memory
-from memup_module.memory_standardizer import MemoryStandardizer
 from memup_module.rllib_notices import quiet_rllib_notices
 
 # Imported in every process that builds the module (driver, each EnvRunner and learner).
@@ -48,9 +47,6 @@ DEFAULTS: dict[str, Any] = {
     "obs_encoder_size": 32,  # each head's Linear(obs_dim -> this) + ReLU on the raw o_t
     "head_hiddens": (64,),  # hidden widths of each of the policy and value MLPs
     "max_seq_len": 65,  # RLlib's train-time chunk length of recurrent sequences
-    # The heads read each memory unit standardised over the learner's batches
-    # (memory_standardizer.py); off: they read m_t as the memory gives it.
-    "standardize_memory": False,
 }
 
 
@@ -148,9 +144,6 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self._state_keys = self.memory.state_keys  # STATE_IN / STATE_OUT keys
         sizes = (config.hidden_size, config.obs_dim, int(settings["obs_encoder_size"]),
                  tuple(settings["head_hiddens"]))
-        # Identity when off, so every path applies `memory_norm` the same way.
-        self.memory_norm: nn.Module = (MemoryStandardizer(config.hidden_size)
-                                       if settings["standardize_memory"] else nn.Identity())
         self.policy_head = Head(*sizes, config.num_actions)
         if not self.inference_only:
             self.value_head = Head(*sizes, 1)
@@ -184,7 +177,7 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         }
 
     def _forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        embeddings, state_out = self._embeddings(batch, track_memory_scale=True)
+        embeddings, state_out = self._embeddings(batch)
         return {
             Columns.ACTION_DIST_INPUTS: self.policy_head(embeddings),
             Columns.STATE_OUT: state_out,
@@ -211,11 +204,8 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _embeddings(self, batch: dict[str, Any], track_memory_scale: bool = False
-                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """[m_t, o_t] for obs [B, T, input_size] from STATE_IN (m_t as the heads read it), and
-        the state after step T-1. `track_memory_scale`: a learner batch, which moves the
-        standardiser's statistics."""
+    def _embeddings(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """[m_t, o_t] for obs [B, T, input_size] from STATE_IN, and the state after step T-1."""
         x = batch[Columns.OBS]
         state_in = tuple(batch[Columns.STATE_IN][key] for key in self._state_keys)
         if self.freeze_memory:
@@ -223,11 +213,7 @@ class MemUPPolicyModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
                 m, state = self.memory(x, state_in)
         else:
             m, state = self.memory(x, state_in)
-        if track_memory_scale and isinstance(self.memory_norm, MemoryStandardizer):
-            mask = batch.get(Columns.LOSS_MASK)  # RLlib pads sequences to max_seq_len
-            self.memory_norm.update(m if mask is None else m[mask.bool()])
-        embeddings = torch.cat([self.memory_norm(m), x[..., : self.memory.config.obs_dim]],
-                               dim=-1)
+        embeddings = torch.cat([m, x[..., : self.memory.config.obs_dim]], dim=-1)
         return embeddings, dict(zip(self._state_keys, state))
 
 

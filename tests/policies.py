@@ -17,8 +17,7 @@ from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 
 def small_policy(spec: EnvSpec, hidden_size: int = 8, head_hiddens: tuple = (2,),
-                 encoder_size: int = 2, cell: str = "lstm",
-                 standardize_memory: bool = False) -> MemUPPolicyModule:
+                 encoder_size: int = 2, cell: str = "lstm") -> MemUPPolicyModule:
     """A module for `spec`'s sizes with torch's default (random) initialisation: seed torch to
     fix it."""
     agent_env = make_agent_env(rllib_env_config(spec))
@@ -28,7 +27,7 @@ def small_policy(spec: EnvSpec, hidden_size: int = 8, head_hiddens: tuple = (2,)
         model_config=policy_model_config(
             memory={"hidden_size": hidden_size, "encoder_size": encoder_size, "cell": cell,
                     "obs_dim": spec.obs_dim, "num_actions": spec.num_actions},
-            head_hiddens=head_hiddens, standardize_memory=standardize_memory),
+            head_hiddens=head_hiddens),
     ).build()
 
 

@@ -69,10 +69,6 @@ class ImpalaConfig:
     """Width of each head's encoder of the raw observation o_t."""
     freeze_memory: bool = True
     """Keep the pretrained memory fixed (phase II default); the baseline always trains it."""
-    standardize_memory: bool = False
-    """The heads read each memory unit as (m − mean) / std, tracked over the learner's batches
-    (memup_module/memory_standardizer.py): for a memory that holds what matters in units that
-    barely move (docs/results.md §8)."""
     train_env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Keyword arguments that replace the run env's own in the envs IMPALA trains on (e.g. a
     shorter maze; docs/design.md §13); evaluation stays on the run's env. `{}`: the run's env."""
@@ -180,7 +176,6 @@ class ImpalaConfig:
                      3600.0)
         require_real("impala.sampler_wait_s", self.sampler_wait_s, 0.0, 60.0)
         require_bool("impala.freeze_memory", self.freeze_memory)
-        require_bool("impala.standardize_memory", self.standardize_memory)
         require_bool("impala.batched_env_runner", self.batched_env_runner)
         require_bool("impala.eval_sampled", self.eval_sampled)
         require_bool("impala.eval_beside_training", self.eval_beside_training)

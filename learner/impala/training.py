@@ -77,7 +77,7 @@ def module_settings(impala: ImpalaConfig, *, memory_path: Path | None, baseline:
     baseline a random, trainable memory of the same architecture as `memory_path`'s (the
     module's default architecture, sized for `env_spec`'s inputs, when there is no such file)."""
     common = dict(obs_encoder_size=impala.obs_encoder_size, head_hiddens=impala.head_hiddens,
-                  max_seq_len=impala.max_seq_len, standardize_memory=impala.standardize_memory)
+                  max_seq_len=impala.max_seq_len)
     found = memory_path is not None and Path(memory_path).is_file()
     if baseline:
         if found:

@@ -1,17 +1,19 @@
 """POPGym's own torch memory models (`popgym.baselines.models`, the package's installed code) as
-memory cells: IndRNN, LMU, fast weight programmers and linear attention, each with the state
-and sizes POPGym's RLlib wrappers give it (`popgym.baselines.ray_models`).
+memory cells: IndRNN, LMU, fast weight programmers, linear attention and S4D, each with the
+state and sizes POPGym's RLlib wrappers give it (`popgym.baselines.ray_models`).
 
 A POPGym model takes [B, T, F] and its own state structure; `PopgymMemoryCell` puts our linear
 input map in front (x_t -> F = H), flattens the model's state parts into [B, size] tensors
 (RLlib carries them), and maps a narrower output back to H as POPGym does (`unmap`). Whether a
-model carries its state exactly step by step is checked by tests/unit/test_memory_cells.py;
-S4D is left out (its state is complex-valued and needs `opt_einsum`).
+model carries its state exactly step by step is checked by tests/unit/test_memory_cells.py.
+S4D's state is complex; it travels as two real parts. POPGym's RLlib wrapper drops the carried
+state in training (it convolves each sequence from zero); here sequences start from it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Callable
 
@@ -66,6 +68,24 @@ def _linear_attention(hidden: int) -> nn.Module:
     return LinearAttentionBlock(hidden, _attention_h(hidden))
 
 
+def _s4d_n(hidden: int) -> int:
+    """POPGym's d_state for width H (ray_s4d.S4D): the kernel keeps N/2 complex modes per unit."""
+    return round(math.sqrt(hidden) / 2) * 2
+
+
+def _drop_speedup_notices(record: logging.LogRecord) -> bool:
+    # At import s4d.py warns that optional CUDA/pykeops kernels are missing; its fallbacks are
+    # exact, so the notices only alarm users.
+    return not record.getMessage().startswith(("CUDA extension", "Falling back"))
+
+
+def _s4d(hidden: int) -> nn.Module:
+    logging.getLogger("popgym.baselines.models.s4d").addFilter(_drop_speedup_notices)
+    from popgym.baselines.models.s4d import S4
+    return S4(d_model=hidden, d_state=_s4d_n(hidden), mode="diag", measure="diag-lin",
+              bidirectional=False, disc="zoh", real_type="exp", transposed=False)
+
+
 def _call_indrnn(model: nn.Module, x: torch.Tensor, parts: Parts) -> tuple[torch.Tensor, Parts]:
     y, state = model(x, parts[0])
     return y, (state,)
@@ -87,6 +107,20 @@ def _call_attention(model: nn.Module, x: torch.Tensor,
     return y, (s[:, -1:], z[:, -1:])
 
 
+def _call_s4d(model: nn.Module, x: torch.Tensor, parts: Parts) -> tuple[torch.Tensor, Parts]:
+    # The complex state travels as its real and imaginary parts (RLlib carries real tensors).
+    state = torch.complex(parts[0], parts[1])
+    if x.shape[1] > 1:  # POPGym's convolution, from the carried state
+        y, state = model(x, state=state)
+    else:  # S4.step without its eval-only assert: the MemUP trainer steps in train mode too
+        kernel = model.kernel
+        kernel._setup_step()  # dA, dB from the current weights
+        y, state = kernel.step(x[:, 0], state)
+        y = model.activation((y + x[:, 0].unsqueeze(-2) * model.D).flatten(1))
+        y = model.output_linear(y).unsqueeze(1)
+    return y, (state.real.contiguous(), state.imag.contiguous())
+
+
 POPGYM_MODELS: dict[str, PopgymModel] = {
     "popgym_indrnn": PopgymModel(_indrnn, lambda h: h, lambda h: ((2, h),), _call_indrnn),
     "popgym_lmu": PopgymModel(_lmu, lambda h: h, lambda h: ((h,), (h,)), _call_lmu),
@@ -95,6 +129,8 @@ POPGYM_MODELS: dict[str, PopgymModel] = {
         _linear_attention, _attention_h,
         lambda h: ((1, _attention_h(h), _attention_h(h)), (1, _attention_h(h))),
         _call_attention),
+    "popgym_s4d": PopgymModel(_s4d, lambda h: h,
+                              lambda h: ((h, _s4d_n(h) // 2), (h, _s4d_n(h) // 2)), _call_s4d),
 }
 
 

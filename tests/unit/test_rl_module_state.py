@@ -10,6 +10,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs import tmaze_spec
 from learner.impala.inputs.env import make_agent_env, rllib_env_config
+from memup_module.cells import CELL_NAMES
 from memup_module.rl_module import MemUPPolicyModule, policy_model_config
 
 B, T, H = 5, 23, 16
@@ -35,7 +36,7 @@ def inputs(seed: int = 1) -> torch.Tensor:
     return torch.randn(B, T, 6, generator=torch.Generator().manual_seed(seed))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", CELL_NAMES)
 def test_step_by_step_inference_equals_whole_sequence_forward(cell: str) -> None:
     module = build(memory={"hidden_size": H, "encoder_size": 8, "cell": cell})
     x = inputs()

@@ -146,6 +146,25 @@ def test_the_recurrence_stays_fp32_under_autocast(cell):
     assert m.dtype == torch.float32
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_training_steps_and_sequences_send_gradient_into_the_cell(cell):
+    """The MemUP trainer runs the memory in train mode, one step per update (rollout 1) or a
+    short sequence; both must work there (S4D's own step is eval-only) and compute what eval
+    mode computes."""
+    memory, x = memory_of(cell), inputs(2, 6)
+    with torch.no_grad():
+        want_step, _ = memory(x[:, :1])
+        want_sequence, _ = memory(x)
+    memory.train()
+    for got, want in ((memory(x[:, :1])[0], want_step), (memory(x)[0], want_sequence)):
+        torch.testing.assert_close(got, want)
+        memory.zero_grad()
+        got.square().sum().backward()
+        grads = [p.grad for name, p in memory.rnn.named_parameters() if name != "weight_ih_l0"]
+        assert memory.rnn.weight_ih_l0.grad.abs().sum() > 0
+        assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
 def test_indrnn_state_stays_bounded_over_a_long_episode():
     """A relu IndRNN unit with u near 1 adds up a constant drive for the whole episode (|h| ~ 300
     at step 1 000 on the T-Maze); the memory cell's hard tanh keeps every unit in [-1, 1] and so
